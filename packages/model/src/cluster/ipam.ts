@@ -39,6 +39,8 @@ export interface PodIPAM {
   node(nodeName: string): NodeNetwork | undefined;
   /** Assigns an IP to a pod sandbox (`podKey` = `ns/name`); on failure the CNI's own error text. Idempotent per pod. */
   assignPodIP(nodeName: string, podKey: string): PodIPResult;
+  /** Records an IP a pod already has (observed state from a dump); the IPAM marks it used where it owns it. */
+  claimPodIP(nodeName: string, podKey: string, ip: string): PodIPResult;
   releasePodIP(nodeName: string, podKey: string): void;
   /** Runs the IPAM's own clock (warm-pool reconcile, cooldowns) forward by `seconds`. */
   advance(seconds: number): void;

@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+import type { Io } from '../io.js';
+
+export function registerDemo(program: Command, io: Io): void {
+  void program;
+  void io;
+}
