@@ -4,7 +4,8 @@
  * Simulated time is integer seconds.
  */
 export interface NodeNetworkRequest {
-  nodeName: string;
+  /** The Node's name, or a function that names it from the node IP the IPAM picked (EKS: `ip-10-0-1-5.ec2.internal`). */
+  nodeName: string | ((internalIP: string) => string);
   instanceType?: string;
   zone?: string;
   /** Subnet CIDR the node's primary ENI is in, when the input says so. */
