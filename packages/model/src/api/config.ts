@@ -35,6 +35,8 @@ export interface ClusterConfig {
     cidr?: string;
     /** Extra CIDR blocks associated with the VPC (secondary CIDRs, e.g. 100.64.0.0/16 for custom networking). */
     secondaryCIDRs?: string[];
+    /** eksctl's own name for extra CIDR blocks (`vpc.extraCIDRs`); read like `secondaryCIDRs`. */
+    extraCIDRs?: string[];
     subnets?: { public?: Record<string, EksctlSubnet>; private?: Record<string, EksctlSubnet> };
   };
   kubernetesNetworkConfig?: { serviceIPv4CIDR?: string; ipFamily?: 'IPv4' | 'IPv6' };
