@@ -1,0 +1,74 @@
+/**
+ * Errors of the LPM tables and IP pools, shared by the WebAssembly wrappers and the TypeScript reference so both
+ * fail the same way on the same input. Bad arguments are `TypeError` (not an integer) or `RangeError` (out of
+ * range) naming the argument, or a call on a freed table; a request the table's state refuses is a `DatapathTableError` with a stable code.
+ */
+
+/** Codes of {@link DatapathTableError}. */
+export type DatapathTableErrorCode =
+  | 'E_LPM_PREFIX_EXISTS'
+  | 'E_LPM_PREFIX_NOT_FOUND'
+  | 'E_LPM_TABLE_FULL'
+  | 'E_IP_POOL_SLOT_ABSENT'
+  | 'E_IP_POOL_SLOT_ASSIGNED'
+  | 'E_IP_POOL_SLOT_NOT_ASSIGNED'
+  | 'E_IP_POOL_SLOT_COOLING'
+  | 'E_IP_POOL_FULL';
+
+/** A table or pool refused an operation because of its current state (nothing was changed). */
+export class DatapathTableError extends Error {
+  override readonly name = 'DatapathTableError';
+  constructor(readonly code: DatapathTableErrorCode, message: string) {
+    super(message);
+  }
+}
+
+const U32_MAX = 0xffff_ffff;
+
+function describe(value: unknown): string {
+  return typeof value === 'number' ? String(value) : `${typeof value} ${String(value)}`;
+}
+
+/** Checks an integer argument in [min, max]; `what` says what was expected ("an IPv4 address as a u32"). */
+export function checkInteger(name: string, value: unknown, min: number, max: number, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`Expected \`${name}\` to be ${what}, an integer in ${min}..${max}; got ${describe(value)}`);
+  }
+  if (value < min || value > max) {
+    throw new RangeError(`Expected \`${name}\` to be ${what}, an integer in ${min}..${max}; got ${value}`);
+  }
+  return value;
+}
+
+/** An IPv4 address or prefix as an unsigned 32-bit integer (`ipv4ToInt` in @kube-netsim/model). */
+export function checkAddress(name: string, value: unknown): number {
+  return checkInteger(name, value, 0, U32_MAX, 'an IPv4 address as an unsigned 32-bit integer');
+}
+
+/** A prefix length 0..32 and a prefix with no bits set beyond it. */
+export function checkPrefix(prefix: unknown, length: unknown): void {
+  checkAddress('prefix', prefix);
+  const len = checkInteger('length', length, 0, 32, 'an IPv4 prefix length');
+  const hostBits = len === 32 ? 0 : (U32_MAX >>> len);
+  if (((prefix as number) & hostBits) !== 0) {
+    throw new RangeError(
+      `Expected \`prefix\` to have no bits set beyond its length /${len}; got ${formatIPv4(prefix as number)}/${len} ` +
+        `(the network is ${formatIPv4(((prefix as number) & ~hostBits) >>> 0)}/${len})`,
+    );
+  }
+}
+
+/** Simulated time in integer seconds, as the tables store it (u32). */
+export function checkSeconds(name: string, value: unknown): number {
+  return checkInteger(name, value, 0, U32_MAX, 'simulated seconds');
+}
+
+/** Dotted quad of a u32, for messages only (the datapath has no address parser). */
+export function formatIPv4(ip: number): string {
+  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+}
+
+/** A call on a freed table or pool: a programming error, so a `TypeError` like any use of a dead object. */
+export function freedError(what: string): TypeError {
+  return new TypeError(`This ${what} was freed; create a new one (or clone() it before freeing).`);
+}
