@@ -1,1 +1,43 @@
-export {};
+// @kube-netsim/model/proxy — kube-proxy: the shared service/endpoint model, iptables rules and their interpreter.
+export { base32StdEncode } from './base32.js';
+export { type CategorizedEndpoints, type TopologyContext, categorizeEndpoints } from './categorize-endpoints.js';
+export {
+  isServiceChainName,
+  portProtoHash,
+  serviceExternalChain,
+  serviceFirewallChain,
+  servicePortEndpointChain,
+  servicePortPolicyClusterChain,
+  servicePortPolicyLocalChain,
+} from './chain-names.js';
+export {
+  type LocalTrafficDetector,
+  type ResolvedKubeProxyConfiguration,
+  ifLocal,
+  ifNotLocal,
+  localDetectorFor,
+  masqueradeMarkOf,
+  parseGoDuration,
+  resolveKubeProxyConfiguration,
+} from './config.js';
+export type { Explanation, ProxyPacket } from './explain-types.js';
+export { type ProxyNode, proxyNodeOf } from './node.js';
+export {
+  type EndpointInfo,
+  type ProxyServiceState,
+  type ServicePortInfo,
+  type SkippedService,
+  buildProxyServiceState,
+  endpointSliceServiceKey,
+  endpointsByServicePort,
+  endpointsOf,
+  externallyAccessible,
+  parseIPv4Sloppy,
+  servicePortKey,
+  servicePortNameString,
+  servicePortsOf,
+  skipReason,
+  usesClusterEndpoints,
+  usesLocalEndpoints,
+} from './service-port.js';
+export { sha256 } from './sha256.js';
