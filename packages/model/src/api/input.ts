@@ -47,7 +47,7 @@ export interface ClusterInput {
   statefulSets: StatefulSet[];
   daemonSets: DaemonSet[];
   /** Kinds the simulator does not model, listed for the user (`ConfigMap kube-system/coredns (ignored)`). */
-  ignored: { kind: string; name: string; position?: SourcePosition }[];
+  ignored: { kind: string; name: string; position?: SourcePosition; apiVersion?: string; reason?: string }[];
   /** Where each object came from, keyed by `Kind/ns/name` (`Kind/name` when cluster-scoped). */
   positions: Map<string, SourcePosition>;
 }

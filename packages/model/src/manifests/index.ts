@@ -1,1 +1,1 @@
-export {};
+export { type ManifestSource, readManifests } from './read.js';
