@@ -41,3 +41,8 @@ export {
   usesLocalEndpoints,
 } from './service-port.js';
 export { sha256 } from './sha256.js';
+export { NFT_TABLE, type NftablesSyncInput, buildNftablesRuleset, nftablesNodePortAddresses } from './nftables/build.js';
+export { hashAndTruncate, nftEndpointNames, nftServicePortChains } from './nftables/names.js';
+export { sortNftablesTransaction } from './nftables/normalize.js';
+export { formatNftMark, nftRuleText, printNftablesRuleset } from './nftables/print.js';
+export type { NftBaseChain, NftChain, NftMap, NftMapElement, NftMatch, NftRule, NftRuleset, NftSet, NftStatement, NftVerdict } from './nftables/ruleset.js';

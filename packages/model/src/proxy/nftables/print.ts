@@ -19,7 +19,7 @@ function matchText(m: NftMatch): string {
     case 'address':
       return `ip ${m.field} ${m.negate ? '!= ' : ''}${m.value}`;
     case 'address-list':
-      return `ip ${m.field} ${m.negate ? '!= ' : ''}{ ${m.values.join(' , ')} }`;
+      return `ip ${m.field} ${m.negate ? '!= ' : ''}{ ${m.values.join(m.compact ? ',' : ' , ')} }`;
     case 'address-in-set':
       return `ip ${m.field} @${m.set}`;
     case 'fib-local':

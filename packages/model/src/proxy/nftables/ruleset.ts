@@ -11,7 +11,14 @@ export type NftMatch =
   /** `ip daddr 172.30.0.41`, `ip saddr != 10.0.0.0/8` (an address or a CIDR). */
   | { readonly type: 'address'; readonly field: NftAddressField; readonly negate: boolean; readonly value: string }
   /** `ip daddr { 172.30.0.0/16 }`, `ip saddr != { 203.0.113.0/25 , 1.2.3.4 }` (anonymous set). */
-  | { readonly type: 'address-list'; readonly field: NftAddressField; readonly negate: boolean; readonly values: readonly string[] }
+  | {
+      readonly type: 'address-list';
+      readonly field: NftAddressField;
+      readonly negate: boolean;
+      readonly values: readonly string[];
+      /** Printed `{ a,b }` (one token, as kube-proxy joins the service CIDRs) instead of `{ a , b }`. */
+      readonly compact?: boolean;
+    }
   /** `ip daddr @cluster-ips`, `ip saddr @affinity-…` (named set lookup). */
   | { readonly type: 'address-in-set'; readonly field: NftAddressField; readonly set: string }
   /** `fib saddr type local`, `fib daddr type local`. */
