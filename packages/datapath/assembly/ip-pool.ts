@@ -1,2 +1,329 @@
-// IP slot pools for the CNI (owned by the tables work; placeholder until it lands).
-export function ipPoolVersion(): i32 { return 0; }
+// IP slot pools for the CNI: a pool is N slots (an ENI's secondary IPs, or the 16 addresses of a /28 prefix);
+// the caller maps slot i to its address. A slot is absent, free, assigned, or cooling (free, but released less than
+// the pool's cooldown ago). Allocation takes the lowest-index free slot that is not cooling: the simulator's
+// deterministic choice (ipamd walks Go maps, whose order is random).
+//
+// Pool header (32 bytes):
+//   [0] slot capacity (multiple of 32)  [4] extent (highest slot index ever present + 1)  [8] present count
+//   [12] assigned count  [16] cooldown seconds  [20] free-mask ptr  [24] present-mask ptr  [28] freeableAt ptr
+// Struct of arrays: allocation scans one bit per slot (a 32-slot word with ctz), and reads freeableAt (u32 seconds)
+// only for free slots, so a full or cooling pool costs a few word reads rather than a walk over slot records.
+
+import {
+  KIND_POOL, STATUS_BAD_CAPACITY, STATUS_BAD_HANDLE, STATUS_BAD_RANGE, STATUS_BAD_SLOT, STATUS_OK,
+  STATUS_POOL_EXHAUSTED, STATUS_POOL_FULL, STATUS_SLOT_ASSIGNED, STATUS_SLOT_COOLING, STATUS_SLOT_NOT_ASSIGNED,
+  STATUS_TIME_OVERFLOW, handleNew, handleRelease, handleResolve, inMemory, setStatus,
+} from './tables-handles';
+
+const HEADER: usize = 32;
+/** Most slots a pool can hold (a /16 worth of addresses). Mirrored in src/abi-tables.ts. */
+const MAX_SLOTS: u32 = 1 << 16;
+
+const SLOT_ABSENT: i32 = 0;
+const SLOT_FREE: i32 = 1;
+const SLOT_ASSIGNED: i32 = 2;
+const SLOT_COOLING: i32 = 3;
+
+const COUNT_PRESENT: u32 = 0;
+const COUNT_ASSIGNED: u32 = 1;
+const COUNT_COOLING: u32 = 2;
+const COUNT_AVAILABLE: u32 = 3;
+
+// @ts-ignore: decorator
+@inline function freeMask(p: usize): usize { return <usize>load<u32>(p, 20); }
+// @ts-ignore: decorator
+@inline function presentMask(p: usize): usize { return <usize>load<u32>(p, 24); }
+// @ts-ignore: decorator
+@inline function freeableAt(p: usize): usize { return <usize>load<u32>(p, 28); }
+
+// @ts-ignore: decorator
+@inline function bitGet(mask: usize, i: u32): bool {
+  return (load<u32>(mask + (<usize>(i >> 5) << 2)) & (<u32>1 << (i & 31))) != 0;
+}
+// @ts-ignore: decorator
+@inline function bitSet(mask: usize, i: u32): void {
+  const w = mask + (<usize>(i >> 5) << 2);
+  store<u32>(w, load<u32>(w) | (<u32>1 << (i & 31)));
+}
+// @ts-ignore: decorator
+@inline function bitClear(mask: usize, i: u32): void {
+  const w = mask + (<usize>(i >> 5) << 2);
+  store<u32>(w, load<u32>(w) & ~(<u32>1 << (i & 31)));
+}
+
+function zeroed(bytes: usize): usize {
+  const ptr = heap.alloc(bytes);
+  memory.fill(ptr, 0, bytes);
+  return ptr;
+}
+
+function roundCapacity(slots: u32): u32 {
+  let cap: u32 = 32;
+  while (cap < slots) cap <<= 1;
+  return cap;
+}
+
+/** Grows the arrays to hold at least `slots` slots, zeroing the new part. */
+function reserve(p: usize, slots: u32): void {
+  const old = load<u32>(p);
+  if (slots <= old) return;
+  const cap = roundCapacity(slots);
+  const oldWords = <usize>(old >> 5) << 2;
+  const words = <usize>(cap >> 5) << 2;
+  const fm = heap.realloc(freeMask(p), words);
+  memory.fill(fm + oldWords, 0, words - oldWords);
+  const pm = heap.realloc(presentMask(p), words);
+  memory.fill(pm + oldWords, 0, words - oldWords);
+  const fa = heap.realloc(freeableAt(p), <usize>cap << 2);
+  memory.fill(fa + (<usize>old << 2), 0, <usize>(cap - old) << 2);
+  store<u32>(p, cap);
+  store<u32>(p, <u32>fm, 20);
+  store<u32>(p, <u32>pm, 24);
+  store<u32>(p, <u32>fa, 28);
+}
+
+/** Lowest free slot with freeableAt ≤ now, or −1. */
+function firstAvailable(p: usize, now: u32): i32 {
+  const fm = freeMask(p);
+  const fa = freeableAt(p);
+  const words = (load<u32>(p, 4) + 31) >> 5;
+  for (let w: u32 = 0; w < words; w++) {
+    let bits = load<u32>(fm + (<usize>w << 2));
+    while (bits != 0) {
+      const i = (w << 5) | <u32>ctz<u32>(bits);
+      if (load<u32>(fa + (<usize>i << 2)) <= now) return <i32>i;
+      bits &= bits - 1;
+    }
+  }
+  return -1;
+}
+
+// @ts-ignore: decorator
+@inline function take(p: usize, slot: u32): void {
+  bitClear(freeMask(p), slot);
+  store<u32>(p, load<u32>(p, 12) + 1, 12);
+}
+
+/**
+ * Creates a pool of `slots` free slots (indices 0..slots−1) whose released slots cool down for `cooldownSeconds`.
+ * Returns the handle (> 0), or 0 with tablesLastStatus() = BAD_CAPACITY.
+ */
+export function ipPoolCreate(slots: u32, cooldownSeconds: u32): i32 {
+  if (slots > MAX_SLOTS) { setStatus(STATUS_BAD_CAPACITY); return 0; }
+  const p = zeroed(HEADER);
+  const cap = roundCapacity(slots);
+  store<u32>(p, cap);
+  store<u32>(p, slots, 4);
+  store<u32>(p, slots, 8);
+  store<u32>(p, cooldownSeconds, 16);
+  const fm = zeroed(<usize>(cap >> 5) << 2);
+  const pm = zeroed(<usize>(cap >> 5) << 2);
+  store<u32>(p, <u32>fm, 20);
+  store<u32>(p, <u32>pm, 24);
+  store<u32>(p, <u32>zeroed(<usize>cap << 2), 28);
+  for (let i: u32 = 0; i < slots; i++) { bitSet(fm, i); bitSet(pm, i); }
+  const handle = handleNew(KIND_POOL, p);
+  if (handle == 0) { destroy(p); setStatus(STATUS_BAD_CAPACITY); return 0; }
+  setStatus(STATUS_OK);
+  return handle;
+}
+
+function destroy(p: usize): void {
+  heap.free(freeMask(p));
+  heap.free(presentMask(p));
+  heap.free(freeableAt(p));
+  heap.free(p);
+}
+
+function copyOf(src: usize, bytes: usize): usize {
+  const ptr = heap.alloc(bytes);
+  memory.copy(ptr, src, bytes);
+  return ptr;
+}
+
+/** A new pool in the same state as `handle` (for a caller's rollback copy); 0 + BAD_HANDLE if not live. */
+export function ipPoolClone(handle: i32): i32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) { setStatus(STATUS_BAD_HANDLE); return 0; }
+  const cap = load<u32>(p);
+  const q = copyOf(p, HEADER);
+  store<u32>(q, <u32>copyOf(freeMask(p), <usize>(cap >> 5) << 2), 20);
+  store<u32>(q, <u32>copyOf(presentMask(p), <usize>(cap >> 5) << 2), 24);
+  store<u32>(q, <u32>copyOf(freeableAt(p), <usize>cap << 2), 28);
+  const h = handleNew(KIND_POOL, q);
+  if (h == 0) { destroy(q); setStatus(STATUS_BAD_CAPACITY); return 0; }
+  setStatus(STATUS_OK);
+  return h;
+}
+
+/** Frees a pool; its handle becomes invalid. Status. */
+export function ipPoolFree(handle: i32): i32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) return STATUS_BAD_HANDLE;
+  destroy(p);
+  handleRelease(handle);
+  return STATUS_OK;
+}
+
+/** Adds one free slot at the lowest absent index (an ENI gained an IP). Returns the index, or −status. */
+export function ipPoolAddSlot(handle: i32): i32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) return -STATUS_BAD_HANDLE;
+  const extent = load<u32>(p, 4);
+  let slot = extent;
+  if (load<u32>(p, 8) < extent) {
+    // A hole left by a removed slot: take the lowest one.
+    const pm = presentMask(p);
+    for (let w: u32 = 0; w < (extent + 31) >> 5; w++) {
+      const holes = ~load<u32>(pm + (<usize>w << 2));
+      if (holes != 0) { slot = (w << 5) | <u32>ctz<u32>(holes); break; }
+    }
+  } else {
+    if (extent >= MAX_SLOTS) return -STATUS_POOL_FULL;
+    reserve(p, extent + 1);
+    store<u32>(p, extent + 1, 4);
+  }
+  bitSet(presentMask(p), slot);
+  bitSet(freeMask(p), slot);
+  store<u32>(freeableAt(p) + (<usize>slot << 2), 0);
+  store<u32>(p, load<u32>(p, 8) + 1, 8);
+  return <i32>slot;
+}
+
+/**
+ * Removes a free slot that is not cooling (its IP goes back to EC2). SLOT_ASSIGNED if a pod holds it,
+ * SLOT_COOLING if it was released less than the cooldown before `now`, BAD_SLOT if absent. Status.
+ */
+export function ipPoolRemoveSlot(handle: i32, slot: u32, now: u32): i32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) return STATUS_BAD_HANDLE;
+  if (slot >= load<u32>(p, 4) || !bitGet(presentMask(p), slot)) return STATUS_BAD_SLOT;
+  if (!bitGet(freeMask(p), slot)) return STATUS_SLOT_ASSIGNED;
+  if (load<u32>(freeableAt(p) + (<usize>slot << 2)) > now) return STATUS_SLOT_COOLING;
+  bitClear(presentMask(p), slot);
+  bitClear(freeMask(p), slot);
+  store<u32>(freeableAt(p) + (<usize>slot << 2), 0);
+  store<u32>(p, load<u32>(p, 8) - 1, 8);
+  // Shrink the extent past trailing holes, so the pool's index range stays tight.
+  let extent = load<u32>(p, 4);
+  while (extent > 0 && !bitGet(presentMask(p), extent - 1)) extent--;
+  store<u32>(p, extent, 4);
+  return STATUS_OK;
+}
+
+/** Assigns the lowest free slot not cooling at `now`. Returns the slot, or −POOL_EXHAUSTED / −BAD_HANDLE. */
+export function ipPoolAllocate(handle: i32, now: u32): i32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) return -STATUS_BAD_HANDLE;
+  const slot = firstAvailable(p, now);
+  if (slot < 0) return -STATUS_POOL_EXHAUSTED;
+  take(p, <u32>slot);
+  return slot;
+}
+
+/**
+ * Assigns up to `count` slots, one after another as ipPoolAllocate would, writing their indices (u32) at `outPtr`.
+ * Returns how many were assigned (fewer than `count` when the pool runs out), or −status.
+ */
+export function ipPoolAllocateMany(handle: i32, count: u32, now: u32, outPtr: usize): i32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) return -STATUS_BAD_HANDLE;
+  if (count > MAX_SLOTS || !inMemory(outPtr, <u64>count << 2)) return -STATUS_BAD_RANGE;
+  let n: u32 = 0;
+  while (n < count) {
+    const slot = firstAvailable(p, now);
+    if (slot < 0) break;
+    take(p, <u32>slot);
+    store<u32>(outPtr + (<usize>n << 2), <u32>slot);
+    n++;
+  }
+  return <i32>n;
+}
+
+/**
+ * Assigns a given free slot (an address a pod is observed to hold). Cooling does not block it: the address is
+ * already in use. SLOT_ASSIGNED if taken, BAD_SLOT if absent. Status.
+ */
+export function ipPoolClaim(handle: i32, slot: u32): i32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) return STATUS_BAD_HANDLE;
+  if (slot >= load<u32>(p, 4) || !bitGet(presentMask(p), slot)) return STATUS_BAD_SLOT;
+  if (!bitGet(freeMask(p), slot)) return STATUS_SLOT_ASSIGNED;
+  take(p, slot);
+  return STATUS_OK;
+}
+
+/**
+ * Releases an assigned slot at `now`: it is free again, but cools down until now + cooldown (it can be allocated
+ * from that second on). SLOT_NOT_ASSIGNED if it is free, BAD_SLOT if absent, TIME_OVERFLOW if now + cooldown
+ * exceeds 2^32 − 1. Status.
+ */
+export function ipPoolRelease(handle: i32, slot: u32, now: u32): i32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) return STATUS_BAD_HANDLE;
+  if (slot >= load<u32>(p, 4) || !bitGet(presentMask(p), slot)) return STATUS_BAD_SLOT;
+  if (bitGet(freeMask(p), slot)) return STATUS_SLOT_NOT_ASSIGNED;
+  const until = <u64>now + <u64>load<u32>(p, 16);
+  if (until > 0xffffffff) return STATUS_TIME_OVERFLOW;
+  bitSet(freeMask(p), slot);
+  store<u32>(freeableAt(p) + (<usize>slot << 2), <u32>until);
+  store<u32>(p, load<u32>(p, 12) - 1, 12);
+  return STATUS_OK;
+}
+
+/** State of a slot at `now`: 0 absent, 1 free, 2 assigned, 3 cooling; −BAD_HANDLE. */
+export function ipPoolSlotState(handle: i32, slot: u32, now: u32): i32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) return -STATUS_BAD_HANDLE;
+  if (slot >= load<u32>(p, 4) || !bitGet(presentMask(p), slot)) return SLOT_ABSENT;
+  if (!bitGet(freeMask(p), slot)) return SLOT_ASSIGNED;
+  return load<u32>(freeableAt(p) + (<usize>slot << 2)) > now ? SLOT_COOLING : SLOT_FREE;
+}
+
+/**
+ * Second from which a released slot can be allocated again (release time + cooldown; 0 if never released).
+ * Kept while the slot is assigned; tablesLastStatus() = BAD_HANDLE / BAD_SLOT on bad arguments.
+ */
+export function ipPoolFreeableAt(handle: i32, slot: u32): u32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) { setStatus(STATUS_BAD_HANDLE); return 0; }
+  if (slot >= load<u32>(p, 4) || !bitGet(presentMask(p), slot)) { setStatus(STATUS_BAD_SLOT); return 0; }
+  setStatus(STATUS_OK);
+  return load<u32>(freeableAt(p) + (<usize>slot << 2));
+}
+
+/** Counts at `now`: which 0 = present slots, 1 = assigned, 2 = cooling, 3 = available (free, not cooling); −status. */
+export function ipPoolCount(handle: i32, which: u32, now: u32): i32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) return -STATUS_BAD_HANDLE;
+  if (which == COUNT_PRESENT) return <i32>load<u32>(p, 8);
+  if (which == COUNT_ASSIGNED) return <i32>load<u32>(p, 12);
+  if (which > COUNT_AVAILABLE) return -STATUS_BAD_RANGE;
+  let cooling: u32 = 0;
+  const fm = freeMask(p);
+  const fa = freeableAt(p);
+  for (let w: u32 = 0, words = (load<u32>(p, 4) + 31) >> 5; w < words; w++) {
+    let bits = load<u32>(fm + (<usize>w << 2));
+    while (bits != 0) {
+      if (load<u32>(fa + (<usize>((w << 5) | <u32>ctz<u32>(bits)) << 2)) > now) cooling++;
+      bits &= bits - 1;
+    }
+  }
+  if (which == COUNT_COOLING) return <i32>cooling;
+  return <i32>(load<u32>(p, 8) - load<u32>(p, 12) - cooling);
+}
+
+/** Slot index bound: every present slot is below it (for listing a pool); −BAD_HANDLE. */
+export function ipPoolExtent(handle: i32): i32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) return -STATUS_BAD_HANDLE;
+  return <i32>load<u32>(p, 4);
+}
+
+/** The pool's cooldown in seconds, or tablesLastStatus() = BAD_HANDLE. */
+export function ipPoolCooldown(handle: i32): u32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) { setStatus(STATUS_BAD_HANDLE); return 0; }
+  setStatus(STATUS_OK);
+  return load<u32>(p, 16);
+}

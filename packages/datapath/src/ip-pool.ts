@@ -1,0 +1,245 @@
+import { IP_POOL_MAX_SLOTS, SlotStateCode, TableStatus } from './abi-tables.js';
+import { DatapathTableError, checkInteger, checkSeconds, freedError } from './tables-errors.js';
+import { type DatapathTablesHost, type TablesBinding, type WasmU32Buffer, bindTables, scratchFor } from './tables-memory.js';
+
+/** A slot's state at a given time. `cooling`: free, but released less than the pool's cooldown ago. */
+export type SlotState = 'absent' | 'free' | 'assigned' | 'cooling';
+
+/** Slot counts at a given time: `total` = `assigned` + `cooling` + `free`. */
+export interface IpSlotCounts {
+  /** Present slots (addresses the ENI or prefix holds). */
+  total: number;
+  /** Slots held by pods. */
+  assigned: number;
+  /** Unassigned slots still in cooldown: ipamd counts these as available in its warm-pool math, but cannot hand them out. */
+  cooling: number;
+  /** Unassigned slots out of cooldown: what `allocate` can take. */
+  free: number;
+}
+
+/** Default cooldown of a released address, in seconds (ipamd's `IP_COOLDOWN_PERIOD`). */
+export const DEFAULT_IP_COOLDOWN_SECONDS = 30;
+
+/** Options of {@link IpSlotPool}. */
+export interface IpSlotPoolOptions {
+  /** Slots to start with, all free (indices 0..slots−1): e.g. an ENI's secondary IPs, or 16 for a /28 prefix. */
+  slots: number;
+  /** Seconds a released slot cools down before `allocate` may hand it out again (default 30). */
+  cooldownSeconds?: number;
+}
+
+/** What the WebAssembly pool and the TypeScript reference both do (the differential tests hold them to it). */
+export interface IpSlotPoolLike {
+  readonly cooldownSeconds: number;
+  /** Every present slot index is below this. */
+  readonly extent: number;
+  /**
+   * Assigns the lowest-index free slot not cooling at `now` (simulated seconds); undefined when none is. Lowest
+   * index is the simulator's deterministic choice: ipamd walks Go maps, so the real order is random.
+   */
+  allocate(now: number): number | undefined;
+  /** Assigns up to `count` slots as `count` calls to `allocate` would; fewer when the pool runs out. */
+  allocateMany(count: number, now: number): number[];
+  /** Assigns a given slot (an address a pod is observed to hold), cooling or not. */
+  claim(slot: number): void;
+  /** Unassigns a slot at `now`; it cools down until `now + cooldownSeconds` (allocatable from that second on). */
+  release(slot: number, now: number): void;
+  /** Adds a free slot at the lowest absent index (the ENI gained an address) and returns it. */
+  addSlot(): number;
+  /** Removes a free slot that is not cooling (its address goes back to EC2). */
+  removeSlot(slot: number, now: number): void;
+  state(slot: number, now: number): SlotState;
+  isCooling(slot: number, now: number): boolean;
+  /**
+   * The second from which a free slot can be allocated (its release time + cooldown; 0 if never released);
+   * undefined while it is assigned.
+   */
+  freeableAt(slot: number): number | undefined;
+  counts(now: number): IpSlotCounts;
+  clone(): IpSlotPoolLike;
+}
+
+const STATES: readonly SlotState[] = ['absent', 'free', 'assigned', 'cooling'];
+
+export function checkSlot(slot: unknown): number {
+  return checkInteger('slot', slot, 0, IP_POOL_MAX_SLOTS - 1, 'a slot index');
+}
+
+export function checkPoolOptions(options: IpSlotPoolOptions): { slots: number; cooldownSeconds: number } {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('Expected `options` to be an object like { slots: 16, cooldownSeconds: 30 }');
+  }
+  return {
+    slots: checkInteger('slots', options.slots, 0, IP_POOL_MAX_SLOTS, 'a number of slots'),
+    cooldownSeconds: checkSeconds('cooldownSeconds', options.cooldownSeconds ?? DEFAULT_IP_COOLDOWN_SECONDS),
+  };
+}
+
+/** The errors both implementations raise for a state that refuses an operation (nothing changed). */
+export const poolErrors = {
+  absent: (slot: number) =>
+    new DatapathTableError('E_IP_POOL_SLOT_ABSENT', `Slot ${slot} is not in the pool; addSlot() adds one`),
+  assigned: (slot: number, action: string) =>
+    new DatapathTableError('E_IP_POOL_SLOT_ASSIGNED', `Cannot ${action} slot ${slot}: it is assigned; release it first`),
+  notAssigned: (slot: number) =>
+    new DatapathTableError('E_IP_POOL_SLOT_NOT_ASSIGNED', `Cannot release slot ${slot}: it is not assigned`),
+  cooling: (slot: number, freeableAt: number, now: number) =>
+    new DatapathTableError(
+      'E_IP_POOL_SLOT_COOLING',
+      `Cannot remove slot ${slot} at ${now} s: it cools down until ${freeableAt} s; remove it from then on`,
+    ),
+  full: () => new DatapathTableError('E_IP_POOL_FULL', `The pool holds its maximum of ${IP_POOL_MAX_SLOTS} slots`),
+  overflow: (now: number, cooldown: number) =>
+    new RangeError(`Expected \`now\` + cooldown (${now} + ${cooldown} s) to fit in 2^32 − 1 simulated seconds`),
+};
+
+/** Set by clone() for the constructor to take over an existing handle instead of creating a pool. */
+let adoptedHandle = 0;
+
+/**
+ * A pool of IP slots in the datapath's linear memory: one per ENI (its secondary IPs) or per /28 prefix (16 slots);
+ * the caller maps slot i to its address. Many pools share one instance. Free it with `free()`.
+ */
+export class IpSlotPool implements IpSlotPoolLike {
+  readonly #datapath: DatapathTablesHost;
+  readonly #binding: TablesBinding;
+  #handle: number;
+  #scratch: WasmU32Buffer | undefined;
+
+  constructor(datapath: DatapathTablesHost, options: IpSlotPoolOptions) {
+    this.#datapath = datapath;
+    this.#binding = bindTables(datapath);
+    if (adoptedHandle !== 0) {
+      this.#handle = adoptedHandle;
+      adoptedHandle = 0;
+      return;
+    }
+    const { slots, cooldownSeconds } = checkPoolOptions(options);
+    this.#handle = this.#binding.abi.ipPoolCreate(slots, cooldownSeconds);
+    if (this.#handle === 0) throw new RangeError(`Could not create an IP pool of ${slots} slots`);
+  }
+
+  /** Same as `new IpSlotPool(datapath, options)`. */
+  static create(datapath: DatapathTablesHost, options: IpSlotPoolOptions): IpSlotPool {
+    return new IpSlotPool(datapath, options);
+  }
+
+  /** The i32 handle the exports take (see abi-tables.ts). */
+  get handle(): number {
+    if (this.#handle === 0) throw freedError('IpSlotPool');
+    return this.#handle;
+  }
+
+  get cooldownSeconds(): number {
+    return this.#binding.abi.ipPoolCooldown(this.handle) >>> 0;
+  }
+
+  get extent(): number {
+    return this.#binding.abi.ipPoolExtent(this.handle);
+  }
+
+  allocate(now: number): number | undefined {
+    checkSeconds('now', now);
+    const slot = this.#binding.abi.ipPoolAllocate(this.handle, now);
+    if (slot === -TableStatus.POOL_EXHAUSTED) return undefined;
+    this.#check(slot < 0 ? -slot : 0, slot);
+    return slot;
+  }
+
+  allocateMany(count: number, now: number): number[] {
+    checkInteger('count', count, 0, IP_POOL_MAX_SLOTS, 'a number of slots');
+    checkSeconds('now', now);
+    const handle = this.handle;
+    if (count === 0) return [];
+    this.#scratch = scratchFor(this.#datapath, this.#scratch, count);
+    const n = this.#binding.abi.ipPoolAllocateMany(handle, count, now, this.#scratch.ptr);
+    this.#check(n < 0 ? -n : 0, 0);
+    return Array.from(this.#scratch.array.subarray(0, n));
+  }
+
+  claim(slot: number): void {
+    checkSlot(slot);
+    this.#check(this.#binding.abi.ipPoolClaim(this.handle, slot), slot, 'claim');
+  }
+
+  release(slot: number, now: number): void {
+    checkSlot(slot);
+    checkSeconds('now', now);
+    const status = this.#binding.abi.ipPoolRelease(this.handle, slot, now);
+    if (status === TableStatus.TIME_OVERFLOW) throw poolErrors.overflow(now, this.cooldownSeconds);
+    this.#check(status, slot, 'release');
+  }
+
+  addSlot(): number {
+    const slot = this.#binding.abi.ipPoolAddSlot(this.handle);
+    this.#check(slot < 0 ? -slot : 0, slot);
+    return slot;
+  }
+
+  removeSlot(slot: number, now: number): void {
+    checkSlot(slot);
+    checkSeconds('now', now);
+    const status = this.#binding.abi.ipPoolRemoveSlot(this.handle, slot, now);
+    if (status === TableStatus.SLOT_COOLING) throw poolErrors.cooling(slot, this.freeableAt(slot) ?? 0, now);
+    this.#check(status, slot, 'remove');
+  }
+
+  state(slot: number, now: number): SlotState {
+    checkSlot(slot);
+    checkSeconds('now', now);
+    const code = this.#binding.abi.ipPoolSlotState(this.handle, slot, now);
+    this.#check(code < 0 ? -code : 0, slot);
+    return STATES[code]!;
+  }
+
+  isCooling(slot: number, now: number): boolean {
+    return this.state(slot, now) === 'cooling';
+  }
+
+  freeableAt(slot: number): number | undefined {
+    checkSlot(slot);
+    const abi = this.#binding.abi;
+    const at = abi.ipPoolFreeableAt(this.handle, slot) >>> 0;
+    this.#check(abi.tablesLastStatus(), slot);
+    return abi.ipPoolSlotState(this.handle, slot, 0) === SlotStateCode.assigned ? undefined : at;
+  }
+
+  counts(now: number): IpSlotCounts {
+    checkSeconds('now', now);
+    const abi = this.#binding.abi;
+    const handle = this.handle;
+    const total = abi.ipPoolCount(handle, 0, now);
+    const assigned = abi.ipPoolCount(handle, 1, now);
+    const cooling = abi.ipPoolCount(handle, 2, now);
+    return { total, assigned, cooling, free: total - assigned - cooling };
+  }
+
+  clone(): IpSlotPool {
+    const handle = this.#binding.abi.ipPoolClone(this.handle);
+    if (handle === 0) throw new RangeError('Could not clone the IP pool');
+    adoptedHandle = handle;
+    return new IpSlotPool(this.#datapath, { slots: 0 });
+  }
+
+  /** Releases the pool's memory; any later call throws a TypeError. Idempotent. */
+  free(): void {
+    if (this.#handle === 0) return;
+    this.#binding.abi.ipPoolFree(this.#handle);
+    this.#scratch?.free();
+    this.#scratch = undefined;
+    this.#handle = 0;
+  }
+
+  #check(status: number, slot: number, action = 'use'): void {
+    switch (status) {
+      case TableStatus.OK: return;
+      case TableStatus.BAD_HANDLE: throw freedError('IpSlotPool');
+      case TableStatus.BAD_SLOT: throw poolErrors.absent(slot);
+      case TableStatus.SLOT_ASSIGNED: throw poolErrors.assigned(slot, action);
+      case TableStatus.SLOT_NOT_ASSIGNED: throw poolErrors.notAssigned(slot);
+      case TableStatus.POOL_FULL: throw poolErrors.full();
+      // Arguments are validated above, so any other status is a wrapper/core mismatch: say so rather than guess.
+      default: throw new Error(`Unexpected IP pool status ${status} from the datapath`);
+    }
+  }
+}
