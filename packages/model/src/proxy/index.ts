@@ -46,3 +46,4 @@ export { hashAndTruncate, nftEndpointNames, nftServicePortChains } from './nftab
 export { sortNftablesTransaction } from './nftables/normalize.js';
 export { formatNftMark, nftRuleText, printNftablesRuleset } from './nftables/print.js';
 export type { NftBaseChain, NftChain, NftMap, NftMapElement, NftMatch, NftRule, NftRuleset, NftSet, NftStatement, NftVerdict } from './nftables/ruleset.js';
+export { type NftablesExplainOptions, explainNftables } from './nftables/explain.js';
