@@ -47,3 +47,18 @@ export { sortNftablesTransaction } from './nftables/normalize.js';
 export { formatNftMark, nftRuleText, printNftablesRuleset } from './nftables/print.js';
 export type { NftBaseChain, NftChain, NftMap, NftMapElement, NftMatch, NftRule, NftRuleset, NftSet, NftStatement, NftVerdict } from './nftables/ruleset.js';
 export { type NftablesExplainOptions, explainNftables } from './nftables/explain.js';
+export { computeProbability } from './iptables/probability.js';
+export {
+  CT_STATE_INVALID_NFACCT,
+  type IptablesHostFeatures,
+  type IptablesSyncInput,
+  LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
+  LOCALHOST_NODEPORTS_NFACCT,
+  type RestoreTable,
+  buildIptablesRestore,
+  effectiveLocalhostNodePorts,
+  formatRestoreTables,
+  joinArgs,
+  nodePortAddressIPs,
+  renderIptablesRestore,
+} from './iptables/restore.js';

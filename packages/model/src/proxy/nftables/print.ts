@@ -50,10 +50,26 @@ function statementText(s: NftStatement): string {
   }
 }
 
+/** Printer options. */
+export interface NftPrintOptions {
+  /**
+   * Put a `counter` statement in every rule, after its matches (so it counts the packets the rule matched). Not
+   * something kube-proxy writes: the kernel tests use it to see which rules a connection went through.
+   */
+  counters?: boolean;
+}
+
 /** One rule's text after `add rule ip kube-proxy CHAIN`, e.g. `ip saddr 10.180.0.1 jump mark-for-masquerade`. */
-export function nftRuleText(rule: NftRule): string {
+export function nftRuleText(rule: NftRule, options: NftPrintOptions = {}): string {
   const parts = rule.matches.map(matchText);
-  parts.push(statementText(rule.statement));
+  const s = rule.statement;
+  if (options.counters) {
+    // `meta l4proto tcp` in front of `dnat to` is a match: the counter goes after it.
+    if (s.type === 'dnat') parts.push(`meta l4proto ${s.protocol} counter dnat to ${s.ip}:${s.port}`);
+    else parts.push('counter', statementText(s));
+  } else {
+    parts.push(statementText(s));
+  }
   if (rule.comment !== undefined) parts.push(`comment ${JSON.stringify(rule.comment)}`);
   return parts.join(' ');
 }
@@ -63,7 +79,7 @@ export function nftRuleText(rule: NftRule): string {
  * elements, so every name is defined before it is used. Loading it into an empty namespace gives the table
  * kube-proxy's full sync leaves behind (its own transaction also flushes what it re-adds).
  */
-export function printNftablesRuleset(rs: NftRuleset): string {
+export function printNftablesRuleset(rs: NftRuleset, options: NftPrintOptions = {}): string {
   const p = `${rs.family} ${rs.table}`;
   const out: string[] = [`add table ${p} { comment ${JSON.stringify(rs.comment)} ; }`];
   for (const set of rs.sets.values()) {
@@ -87,7 +103,7 @@ export function printNftablesRuleset(rs: NftRuleset): string {
     }
   }
   for (const chain of rs.chains.values()) {
-    for (const rule of chain.rules) out.push(`add rule ${p} ${chain.name} ${nftRuleText(rule)}`);
+    for (const rule of chain.rules) out.push(`add rule ${p} ${chain.name} ${nftRuleText(rule, options)}`);
   }
   for (const set of rs.sets.values()) {
     for (const e of set.elements) out.push(`add element ${p} ${set.name} { ${e} }`);
