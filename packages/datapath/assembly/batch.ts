@@ -1,0 +1,173 @@
+// The batch entry point: N packets in, N results out, one call. Each packet names its node and how it arrived.
+import { nowSeconds } from './core-state';
+import { flowHash } from './hash';
+import { nodeDefined, nodeAt, localAddressFlags, NODE_MASQUERADE_ALL, NODE_LOCALHOST_NODEPORTS, NODE_HAS_DETECTOR,
+  ADDR_NODEPORT, MODE_IPVS, SCHED_LC } from './nodes';
+import { findServiceSlot, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
+  SP_EXTERNAL_LOCAL, SP_AFFINITY } from './services';
+import { epBlock, epCount, clusterCount, groupCount, clusterListPtr, localList } from './endpoints';
+import { ctFind, ctReserve, ctWrite, ctTouch, ctTimeout, ctEvicted, CT_SNAT, CT_LC } from './conntrack';
+import { choose, affinityHit } from './select';
+import { lcBind } from './ipvs-lc';
+
+/** Packet record, 32 bytes: node, arrival, protocol, source IPv4, source port, destination IPv4, destination port, 0. */
+export const PACKET_SIZE: u32 = 32;
+/** Result record, 24 bytes: verdict, flags, destination IPv4, destination port, endpoint id, service-port id. */
+export const RESULT_SIZE: u32 = 24;
+
+export const ARRIVAL_POD: u32 = 0;
+export const ARRIVAL_HOST: u32 = 1;
+export const ARRIVAL_EXTERNAL: u32 = 2;
+
+export const V_PASS: u32 = 0;
+export const V_DNAT: u32 = 1;
+export const V_REJECT: u32 = 2;
+export const V_DROP: u32 = 3;
+export const V_DROP_CONNTRACK_FULL: u32 = 4;
+export const V_INVALID: u32 = 5;
+
+export const F_MASQUERADE: u32 = 1;
+export const F_SNAT: u32 = 2;
+export const F_CONNTRACK_HIT: u32 = 4;
+export const F_AFFINITY: u32 = 8;
+export const F_EARLY_DROP: u32 = 16;
+export const F_NODEPORT: u32 = 32;
+export const F_LOCAL_POLICY: u32 = 64;
+
+const NONE: u32 = 0xffffffff;
+const localOut: usize = memory.data(8);
+
+// @ts-ignore: decorator
+@inline function put(out: usize, verdict: u32, flags: u32, dst: u32, port: u32, ep: u32, sp: u32): void {
+  store<u32>(out, verdict); store<u32>(out, flags, 4); store<u32>(out, dst, 8);
+  store<u32>(out, port, 12); store<u32>(out, ep, 16); store<u32>(out, sp, 20);
+}
+
+/** Processes `n` packets at `inPtr`, writing `n` results at `outPtr`. Returns n. */
+export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
+  for (let k: u32 = 0; k < n; k++) {
+    const pk = inPtr + (<usize>k << 5);
+    const out = outPtr + <usize>k * RESULT_SIZE;
+    const node = load<u32>(pk);
+    const arrival = load<u32>(pk, 4);
+    const proto = load<u32>(pk, 8);
+    const src = load<u32>(pk, 12);
+    const sport = load<u32>(pk, 16) & 0xffff;
+    const dst = load<u32>(pk, 20);
+    const dport = load<u32>(pk, 24) & 0xffff;
+    const pi: u32 = proto == 6 ? 0 : proto == 17 ? 1 : proto == 132 ? 2 : 3;
+    if (pi == 3 || arrival > ARRIVAL_EXTERNAL || !nodeDefined(node)) {
+      put(out, V_INVALID, 0, dst, dport, NONE, NONE);
+      continue;
+    }
+    const ports = (sport << 16) | dport;
+    const h = flowHash(node, pi, src, sport, dst, dport);
+    const tagKey = ((node + 1) << 8) | (pi << 4);
+    const pos = ctFind(h, tagKey, src, dst, ports);
+    if (pos >= 0) {
+      const c = ctTouch(<u32>pos);
+      const nport = load<u32>(c, 20);
+      put(out, V_DNAT, F_CONNTRACK_HIT | ((load<u32>(c, 12) & CT_SNAT) != 0 ? F_SNAT : 0),
+        load<u32>(c, 16), nport & 0xffff, load<u32>(c, 24), nport >>> 16);
+      continue;
+    }
+
+    // Which service-port, and through which kind of address.
+    let spId: i32 = -1;
+    let external = false;
+    let flags: u32 = 0;
+    const slot = findServiceSlot(pi, dst, dport);
+    const np = nodeAt(node);
+    const nflags = load<u32>(np);
+    if (slot >= 0) {
+      spId = <i32>serviceSlotSp(slot);
+      external = serviceSlotKind(slot) != KIND_CLUSTER_IP;
+    } else {
+      const npSp = nodePortSp(pi, dport);
+      if (npSp >= 0) {
+        const viaAddress = (localAddressFlags(node, dst) & ADDR_NODEPORT) != 0;
+        const viaLocalhost = (nflags & NODE_LOCALHOST_NODEPORTS) != 0 && (dst >>> 24) == 127 && arrival == ARRIVAL_HOST;
+        if (viaAddress || viaLocalhost) {
+          spId = npSp;
+          external = true;
+          flags = F_NODEPORT;
+        }
+      }
+    }
+    if (spId < 0) {
+      put(out, V_PASS, 0, dst, dport, NONE, NONE);
+      continue;
+    }
+    const sp = spAt(<u32>spId);
+
+    // The kernel allocates the conntrack entry before the nat table runs: a full table drops here.
+    const wslot = ctReserve(h, tagKey, src, dst, ports, pos);
+    if (wslot < 0) {
+      put(out, V_DROP_CONNTRACK_FULL, flags, dst, dport, NONE, <u32>spId);
+      continue;
+    }
+    if (ctEvicted) flags |= F_EARLY_DROP;
+
+    const m = clusterCount(sp);
+    if (m == 0) {
+      put(out, V_REJECT, flags, dst, dport, NONE, <u32>spId);
+      continue;
+    }
+    const spFlags = load<u32>(sp);
+    const hasDetector = (nflags & NODE_HAS_DETECTOR) != 0;
+    const fromPodCidr = hasDetector && (src & load<u32>(np, 16)) == load<u32>(np, 12);
+    let masq = false;
+    let useLocal = false;
+    if (!external) {
+      masq = (nflags & NODE_MASQUERADE_ALL) != 0 || (hasDetector && !fromPodCidr);
+      useLocal = (spFlags & SP_INTERNAL_LOCAL) != 0;
+    } else if ((spFlags & SP_EXTERNAL_LOCAL) == 0) {
+      masq = true;
+    } else if (fromPodCidr) {
+      // "pod traffic for <spn> external destinations": short-circuit to all endpoints, source kept.
+    } else if (arrival == ARRIVAL_HOST) {
+      masq = true; // "masquerade LOCAL traffic", then all endpoints
+    } else {
+      useLocal = true;
+    }
+
+    const block = epBlock(sp);
+    const n = epCount(sp);
+    let list: usize;
+    let lm: u32;
+    if (useLocal) {
+      localList(sp, node, localOut);
+      list = <usize>load<u32>(localOut);
+      lm = load<u32>(localOut, 4);
+      flags |= F_LOCAL_POLICY;
+      if (lm == 0) {
+        put(out, V_DROP, flags, dst, dport, NONE, <u32>spId);
+        continue;
+      }
+    } else {
+      list = clusterListPtr(block, n, groupCount(sp));
+      lm = m;
+    }
+
+    const mode = load<u32>(np, 4);
+    const sched = load<u32>(np, 8);
+    const chosen = choose(mode, sched, node, <u32>spId, sp, block, list, lm, h, src, dst, !useLocal,
+      (spFlags & SP_AFFINITY) != 0);
+    if (affinityHit) flags |= F_AFFINITY;
+    const rec = block + (<usize>load<u16>(list + (<usize>chosen << 1)) << 4);
+    const epIp = load<u32>(rec);
+    const epPort = load<u32>(rec, 4) & 0xffff;
+    const epId = load<u32>(rec, 12);
+    if (epIp == src) masq = true; // hairpin: the SEP chain's "-s <endpoint> -j KUBE-MARK-MASQ"
+    if (masq) flags |= F_MASQUERADE | F_SNAT;
+
+    let tag = tagKey | (masq ? CT_SNAT : 0);
+    if (mode == MODE_IPVS && sched == SCHED_LC) {
+      tag |= CT_LC;
+      lcBind(node, epId, pi != 0);
+    }
+    ctWrite(<u32>wslot, tag, src, dst, ports, epIp, epPort | (<u32>spId << 16), epId, nowSeconds + ctTimeout(pi, false));
+    put(out, V_DNAT, flags, epIp, epPort, epId, <u32>spId);
+  }
+  return n;
+}

@@ -1,0 +1,221 @@
+// The shared service tables: (protocol, address, port) → service-port id (open addressing, key with room for IPv6),
+// (protocol, NodePort) → service-port id (direct-indexed), and the per-service-port policy structs.
+import { allocZeroed, growZeroed, fail, ST_OK, ST_BAD_SERVICE_PORT, ST_BAD_PROTOCOL, ST_BAD_ARGUMENT, ST_NOT_FOUND, ST_CONFLICT, protoIndex } from './core-state';
+import { releaseEndpoints } from './endpoints';
+
+/** Address kinds of a service address entry (how kube-proxy reached the Service through it). */
+export const KIND_CLUSTER_IP: u32 = 0;
+export const KIND_EXTERNAL_IP: u32 = 1;
+export const KIND_LOAD_BALANCER_IP: u32 = 2;
+
+/** Service-port flags. */
+export const SP_DEFINED: u32 = 1;
+export const SP_INTERNAL_LOCAL: u32 = 2;
+export const SP_EXTERNAL_LOCAL: u32 = 4;
+export const SP_AFFINITY: u32 = 8;
+
+// Service-port struct, 32 bytes:
+//   0 flags · 4 affinity timeout (s) · 8 endpoint block · 12 endpoint count · 16 cluster-list count
+//   20 Maglev table of the cluster list (lazy) · 24 local-group count · 28 unused
+export const SP_SIZE: u32 = 32;
+export let spPtr: usize = 0;
+export let spCapacity: u32 = 0;
+export const SP_MAX: u32 = 65535;
+
+// Service-address table, 32-byte slots (two per cache line):
+//   0 key word: port << 16 | protocol index << 8 | family (4; 0 = empty) · 4..19 address (IPv4 in the first word,
+//   the other three zero: room for IPv6) · 20 service-port id · 24 kind · 28 unused
+let svcPtr: usize = 0;
+let svcMask: u32 = 0;
+let svcCount: u32 = 0;
+
+// NodePort table: u32 per (protocol index, port), value spId + 1 (0 = none).
+let nodePortPtr: usize = 0;
+
+export function initServices(spCap: u32, addrCap: u32): void {
+  spCapacity = spCap < 1 ? 1 : spCap;
+  spPtr = allocZeroed(<usize>spCapacity * SP_SIZE);
+  let size: u32 = 64;
+  while (size < addrCap * 2) size <<= 1;
+  svcMask = size - 1;
+  svcPtr = allocZeroed(<usize>size * 32);
+  svcCount = 0;
+  nodePortPtr = allocZeroed(3 * 65536 * 4);
+}
+
+// @ts-ignore: decorator
+@inline export function spAt(id: u32): usize { return spPtr + <usize>id * SP_SIZE; }
+
+// @ts-ignore: decorator
+@inline export function spDefined(id: u32): bool {
+  return id < spCapacity && (load<u32>(spAt(id)) & SP_DEFINED) != 0;
+}
+
+/** Defines or updates a service-port's policy. Endpoints are kept. Grows the array when `id` is beyond it. Status. */
+export function coreSetServicePort(id: u32, flags: u32, affinityTimeout: u32): i32 {
+  if (id >= SP_MAX) return fail(ST_BAD_SERVICE_PORT, <i32>id);
+  if (id >= spCapacity) {
+    let next = spCapacity * 2;
+    while (next <= id) next *= 2;
+    if (next > SP_MAX) next = SP_MAX;
+    spPtr = growZeroed(spPtr, <usize>spCapacity * SP_SIZE, <usize>next * SP_SIZE);
+    spCapacity = next;
+  }
+  const p = spAt(id);
+  store<u32>(p, (flags & (SP_INTERNAL_LOCAL | SP_EXTERNAL_LOCAL | SP_AFFINITY)) | SP_DEFINED);
+  store<u32>(p, affinityTimeout, 4);
+  return ST_OK;
+}
+
+/** Removes a service-port with its endpoints, addresses and NodePorts. Status. */
+export function coreRemoveServicePort(id: u32): i32 {
+  if (!spDefined(id)) return fail(ST_BAD_SERVICE_PORT, <i32>id);
+  releaseEndpoints(id);
+  // Drop every address and NodePort entry naming it.
+  let i: u32 = 0;
+  while (i <= svcMask) {
+    const p = svcPtr + (<usize>i << 5);
+    if (load<u32>(p) != 0 && load<u32>(p, 20) == id) {
+      svcDeleteAt(i);
+      continue; // the slot now holds a shifted entry: look again
+    }
+    i++;
+  }
+  for (let k: u32 = 0; k < 3 * 65536; k++) {
+    const q = nodePortPtr + (<usize>k << 2);
+    if (load<u32>(q) == id + 1) store<u32>(q, 0);
+  }
+  memory.fill(spAt(id), 0, SP_SIZE);
+  return ST_OK;
+}
+
+// @ts-ignore: decorator
+@inline function svcKey(pi: u32, port: u32): u32 { return (port << 16) | (pi << 8) | 4; }
+
+// @ts-ignore: decorator
+@inline function svcHome(key: u32, ip: u32): u32 {
+  let h = (ip * 0x9e3779b1) ^ (key * 0x85ebca6b);
+  h ^= h >>> 16;
+  h *= 0x7feb352d;
+  h ^= h >>> 15;
+  return h & svcMask;
+}
+
+/** Slot of (protocol index, IPv4, port), or -1. */
+// @ts-ignore: decorator
+@inline export function findServiceSlot(pi: u32, ip: u32, port: u32): i32 {
+  const key = svcKey(pi, port);
+  let i = svcHome(key, ip);
+  while (true) {
+    const p = svcPtr + (<usize>i << 5);
+    const k = load<u32>(p);
+    if (k == 0) return -1;
+    if (k == key && load<u32>(p, 4) == ip) return <i32>i;
+    i = (i + 1) & svcMask;
+  }
+}
+
+/** Service-port id at a slot returned by findServiceSlot. */
+// @ts-ignore: decorator
+@inline export function serviceSlotSp(slot: i32): u32 { return load<u32>(svcPtr + (<usize>slot << 5), 20); }
+// @ts-ignore: decorator
+@inline export function serviceSlotKind(slot: i32): u32 { return load<u32>(svcPtr + (<usize>slot << 5), 24); }
+
+function svcInsertRaw(key: u32, ip: u32, sp: u32, kind: u32): void {
+  let i = svcHome(key, ip);
+  while (load<u32>(svcPtr + (<usize>i << 5)) != 0) i = (i + 1) & svcMask;
+  const p = svcPtr + (<usize>i << 5);
+  store<u32>(p, key); store<u32>(p, ip, 4); store<u32>(p, sp, 20); store<u32>(p, kind, 24);
+  svcCount++;
+}
+
+function svcDeleteAt(slot: u32): void {
+  let hole = slot;
+  let j = (slot + 1) & svcMask;
+  while (true) {
+    const q = svcPtr + (<usize>j << 5);
+    const k = load<u32>(q);
+    if (k == 0) break;
+    const home = svcHome(k, load<u32>(q, 4));
+    if (((j - home) & svcMask) >= ((j - hole) & svcMask)) {
+      memory.copy(svcPtr + (<usize>hole << 5), q, 32);
+      hole = j;
+    }
+    j = (j + 1) & svcMask;
+  }
+  memory.fill(svcPtr + (<usize>hole << 5), 0, 32);
+  svcCount--;
+}
+
+/**
+ * Maps (protocol, IPv4 address, port) to a service-port: a ClusterIP, external IP or load-balancer IP. An existing
+ * entry for the same key and service-port is updated; one for another service-port is a conflict (status CONFLICT,
+ * detail the other id), never overwritten. Grows the table at load ½. Status.
+ */
+export function coreAddServiceAddress(proto: u32, ip: u32, port: u32, sp: u32, kind: u32): i32 {
+  const pi = protoIndex(proto);
+  if (pi < 0) return fail(ST_BAD_PROTOCOL, <i32>proto);
+  if (port > 65535) return fail(ST_BAD_ARGUMENT, 3);
+  if (kind > KIND_LOAD_BALANCER_IP) return fail(ST_BAD_ARGUMENT, 5);
+  if (!spDefined(sp)) return fail(ST_BAD_SERVICE_PORT, <i32>sp);
+  const found = findServiceSlot(<u32>pi, ip, port);
+  if (found >= 0) {
+    const other = serviceSlotSp(found);
+    if (other != sp) return fail(ST_CONFLICT, <i32>other);
+    store<u32>(svcPtr + (<usize>found << 5), kind, 24);
+    return ST_OK;
+  }
+  if ((svcCount + 1) * 2 > svcMask + 1) {
+    const oldPtr = svcPtr;
+    const oldSize = svcMask + 1;
+    svcMask = oldSize * 2 - 1;
+    svcPtr = allocZeroed(<usize>(svcMask + 1) * 32);
+    svcCount = 0;
+    for (let i: u32 = 0; i < oldSize; i++) {
+      const p = oldPtr + (<usize>i << 5);
+      const k = load<u32>(p);
+      if (k != 0) svcInsertRaw(k, load<u32>(p, 4), load<u32>(p, 20), load<u32>(p, 24));
+    }
+    heap.free(oldPtr);
+  }
+  svcInsertRaw(svcKey(<u32>pi, port), ip, sp, kind);
+  return ST_OK;
+}
+
+/** Removes a service address. Status (NOT_FOUND if absent). */
+export function coreRemoveServiceAddress(proto: u32, ip: u32, port: u32): i32 {
+  const pi = protoIndex(proto);
+  if (pi < 0) return fail(ST_BAD_PROTOCOL, <i32>proto);
+  const found = findServiceSlot(<u32>pi, ip, port);
+  if (found < 0) return fail(ST_NOT_FOUND, <i32>ip);
+  svcDeleteAt(<u32>found);
+  return ST_OK;
+}
+
+export function coreServiceAddressCount(): u32 { return svcCount; }
+export function coreServiceTableBytes(): u32 { return (svcMask + 1) * 32; }
+
+/** Service-port of (protocol index, NodePort), or -1. */
+// @ts-ignore: decorator
+@inline export function nodePortSp(pi: u32, port: u32): i32 {
+  return <i32>load<u32>(nodePortPtr + ((<usize>pi << 18) | (<usize>(port & 0xffff) << 2))) - 1;
+}
+
+/** Sets (sp ≥ 0) or clears (sp = 0xFFFFFFFF) a NodePort. Another service-port on it is a CONFLICT. Status. */
+export function coreSetNodePort(proto: u32, port: u32, sp: u32): i32 {
+  const pi = protoIndex(proto);
+  if (pi < 0) return fail(ST_BAD_PROTOCOL, <i32>proto);
+  if (port == 0 || port > 65535) return fail(ST_BAD_ARGUMENT, 3);
+  const q = nodePortPtr + ((<usize>pi << 18) | (<usize>port << 2));
+  if (sp == 0xffffffff) { store<u32>(q, 0); return ST_OK; }
+  if (!spDefined(sp)) return fail(ST_BAD_SERVICE_PORT, <i32>sp);
+  const cur = load<u32>(q);
+  if (cur != 0 && cur != sp + 1) return fail(ST_CONFLICT, <i32>(cur - 1));
+  store<u32>(q, sp + 1);
+  return ST_OK;
+}
+
+/** 0: service table address, 1: its mask, 2: NodePort table address. */
+export function svcTableLayout(which: u32): u32 {
+  return which == 0 ? <u32>svcPtr : which == 1 ? svcMask : <u32>nodePortPtr;
+}

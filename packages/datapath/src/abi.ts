@@ -1,0 +1,149 @@
+/**
+ * The WebAssembly exports of the datapath core (`assembly/`), typed, with the record layouts and codes they share
+ * with TypeScript. Every argument and result is a flat number (i32/u32 in wasm; u32 results that may exceed 2^31
+ * are read back with `>>> 0`). Functions returning a status return 0 for ok and leave details in
+ * `coreLastError()`/`coreLastErrorDetail()`; functions returning an id return it (≥ 0) or −status.
+ * The LPM-table and IP-pool exports are typed in `abi-tables.ts`.
+ */
+export interface CoreExports {
+  readonly memory: WebAssembly.Memory;
+  version(): number;
+  /** Allocates the arenas; capacities are starting sizes (tables grow) except `conntrackMax`, a fixed maximum. */
+  coreInit(nodeCapacity: number, servicePortCapacity: number, serviceAddressCapacity: number, conntrackMax: number, seed: number): number;
+  /** Sets simulated time (seconds, never backwards). */
+  coreSetTime(seconds: number): number;
+  coreNow(): number;
+  /** Removes expired conntrack and affinity entries; returns conntrack entries removed. */
+  coreSweep(): number;
+  /** Zeroed scratch memory; byte offset (0 when bytes = 0). */
+  coreAlloc(bytes: number): number;
+  coreFree(ptr: number): void;
+  coreLastError(): number;
+  coreLastErrorDetail(): number;
+
+  /** Test hooks: the hash functions, for known vectors against the TypeScript port. */
+  coreHsiphash32(value: number, keyLo: number, keyHi: number): number;
+  coreDraw(flow: number, seed: number, k: number): number;
+  coreFlowHash(node: number, protoIndex: number, src: number, sport: number, dst: number, dport: number): number;
+
+  /** Adds a node: mode (ProxyModeCode), scheduler (SchedulerCode), NodeFlag bits, local-traffic detector CIDR. Id or −status. */
+  coreAddNode(mode: number, scheduler: number, flags: number, detectorBase: number, detectorPrefix: number): number;
+  coreConfigureNode(node: number, mode: number, scheduler: number, flags: number, detectorBase: number, detectorPrefix: number): number;
+  /** Marks an IPv4 as local on a node; flags bit 1 (ADDRESS_NODEPORT) accepts NodePorts on it. */
+  coreSetLocalAddress(node: number, ip: number, flags: number): number;
+  coreRemoveLocalAddress(node: number, ip: number): number;
+
+  /** Defines or updates a service-port's policy (ServicePortFlag bits, affinity timeout in seconds). */
+  coreSetServicePort(id: number, flags: number, affinityTimeoutSeconds: number): number;
+  coreRemoveServicePort(id: number): number;
+  /** (IANA protocol, IPv4, port) → service-port, kind (AddressKindCode). CONFLICT if mapped to another. */
+  coreAddServiceAddress(proto: number, ip: number, port: number, servicePort: number, kind: number): number;
+  coreRemoveServiceAddress(proto: number, ip: number, port: number): number;
+  /** (IANA protocol, NodePort) → service-port; servicePort 0xFFFFFFFF clears. */
+  coreSetNodePort(proto: number, port: number, servicePort: number): number;
+  coreServiceAddressCount(): number;
+  coreServiceTableBytes(): number;
+
+  /** Replaces one service-port's endpoints with `count` ENDPOINT_RECORD_BYTES records at `ptr`. */
+  coreSetEndpoints(servicePort: number, ptr: number, count: number): number;
+  coreEndpointCount(servicePort: number): number;
+  coreClusterEndpointCount(servicePort: number): number;
+
+  coreSetConntrackTimeouts(proto: number, unassuredSeconds: number, assuredSeconds: number): number;
+  /** ConntrackStat index → value. */
+  coreConntrackStat(which: number): number;
+  coreConntrackFlush(): void;
+  /** Reserves the iptables statistic threshold table for k < len; returns its address for TypeScript to fill. */
+  coreStatisticTable(len: number): number;
+  coreStatisticTableLength(): number;
+  coreAffinityCount(): number;
+  coreLcConnections(node: number, endpointId: number, which: number): number;
+  coreLayout(which: number): number;
+
+  /** Processes `count` PACKET_RECORD_BYTES records at `inPtr`, writing RESULT_RECORD_BYTES records at `outPtr`. */
+  coreProcessBatch(inPtr: number, outPtr: number, count: number): number;
+}
+
+/** Status codes of the core. */
+export const CoreStatus = {
+  OK: 0,
+  BAD_NODE: 1,
+  BAD_SERVICE_PORT: 2,
+  BAD_PROTOCOL: 3,
+  BAD_ARGUMENT: 4,
+  NOT_FOUND: 5,
+  CONFLICT: 6,
+  TOO_LARGE: 7,
+  NOT_INITIALIZED: 8,
+} as const;
+
+/** Packet record: 8 u32 words. */
+export const PACKET_RECORD_BYTES = 32;
+export const PACKET_WORDS = 8;
+export const Packet = { node: 0, arrival: 1, protocol: 2, srcIP: 3, srcPort: 4, dstIP: 5, dstPort: 6 } as const;
+
+/** Result record: 6 u32 words. */
+export const RESULT_RECORD_BYTES = 24;
+export const RESULT_WORDS = 6;
+export const Result = { verdict: 0, flags: 1, dstIP: 2, dstPort: 3, endpointId: 4, servicePortId: 5 } as const;
+
+/** Endpoint record for coreSetEndpoints: IPv4, port | conditions << 16, node, endpoint id. */
+export const ENDPOINT_RECORD_BYTES = 16;
+export const EndpointCondition = { ready: 1 << 16, serving: 1 << 17, terminating: 1 << 18 } as const;
+
+/** How a packet arrived at its node. */
+export const ArrivalCode = { pod: 0, host: 1, external: 2 } as const;
+
+/** Per-packet verdicts. */
+export const Verdict = {
+  /** Not a service address: routed unchanged, not tracked. */
+  PASS: 0,
+  /** Destination translated to an endpoint (a new connection, or a conntrack hit). */
+  DNAT: 1,
+  /** The service-port has no usable endpoint anywhere: kube-proxy's REJECT. */
+  REJECT: 2,
+  /** Traffic policy Local and no usable endpoint on this node: kube-proxy's DROP. */
+  DROP: 3,
+  /** The conntrack table is full and nothing could be evicted: the new connection is dropped. */
+  DROP_CONNTRACK_FULL: 4,
+  /** Bad packet record (unknown node, protocol or arrival). */
+  INVALID: 5,
+} as const;
+export type VerdictCode = (typeof Verdict)[keyof typeof Verdict];
+
+/** Per-packet flags. */
+export const ResultFlag = {
+  /** KUBE-MARK-MASQ was applied to this packet (new connections only). */
+  MASQUERADE: 1,
+  /** The connection's source is NATed to the node (new or established). */
+  SNAT: 2,
+  /** An established connection: conntrack answered, no selection. */
+  CONNTRACK_HIT: 4,
+  /** Session affinity chose the endpoint. */
+  AFFINITY: 8,
+  /** Making room in a full conntrack table evicted an entry. */
+  EARLY_DROP: 16,
+  /** Matched through a NodePort. */
+  NODEPORT: 32,
+  /** Local traffic policy: only this node's endpoints were candidates. */
+  LOCAL_POLICY: 64,
+} as const;
+
+export const ProxyModeCode = { iptables: 0, nftables: 1, ipvs: 2 } as const;
+export const SchedulerCode = { rr: 0, lc: 1, sh: 2, mh: 3 } as const;
+export const NodeFlag = { masqueradeAll: 2, localhostNodePorts: 4, hasDetector: 8 } as const;
+export const ADDRESS_NODEPORT = 2;
+export const ServicePortFlag = { internalLocal: 2, externalLocal: 4, affinity: 8 } as const;
+export const AddressKindCode = { ClusterIP: 0, ExternalIP: 1, LoadBalancerIP: 2 } as const;
+export const ConntrackStat = { entries: 0, max: 1, slots: 2, inserted: 3, earlyDrops: 4, drops: 5, expired: 6, bytes: 7 } as const;
+/** coreLayout indices (for the TypeScript typed-array kernel). */
+export const Layout = { spPtr: 0, svcPtr: 1, svcMask: 2, ctPtr: 3, ctMask: 4, statPtr: 5, nodesPtr: 6, nodeCount: 7, seed: 8, now: 9, nodePortPtr: 10, ctMax: 11 } as const;
+
+/** Protocol numbers (IANA) by Kubernetes name. */
+export const ProtocolNumber = { TCP: 6, UDP: 17, SCTP: 132 } as const;
+export type Protocol = keyof typeof ProtocolNumber;
+/** Largest service-port id + 1 and endpoints per service-port. */
+export const MAX_SERVICE_PORTS = 65535;
+export const MAX_ENDPOINTS_PER_SERVICE_PORT = 65535;
+/** Maglev table size of IPVS mh (primes[IP_VS_MH_TAB_INDEX] with the default index 12). */
+export const MH_TABLE_SIZE = 4093;

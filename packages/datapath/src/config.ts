@@ -1,0 +1,75 @@
+/** Configuration shapes shared by the WebAssembly datapath and the TypeScript reference. */
+
+export type ProxyMode = 'iptables' | 'nftables' | 'ipvs';
+export type IpvsScheduler = 'rr' | 'lc' | 'sh' | 'mh';
+export type TrafficPolicy = 'Cluster' | 'Local';
+export type AddressKind = 'ClusterIP' | 'ExternalIP' | 'LoadBalancerIP';
+
+/** One node's kube-proxy, as KubeProxyConfiguration describes it. */
+export interface NodeConfig {
+  /** Default `iptables`. */
+  mode?: ProxyMode;
+  /** IPVS scheduler (`ipvs.scheduler`), default `rr`; ignored in other modes. */
+  ipvsScheduler?: IpvsScheduler;
+  /** `iptables.masqueradeAll`: masquerade every packet to a ClusterIP. Default false. */
+  masqueradeAll?: boolean;
+  /**
+   * The local-traffic detector's CIDR (detectLocalMode ClusterCIDR: the cluster's pod CIDR), or null for none: then
+   * traffic to a ClusterIP is never masqueraded by the "! -s podCIDR" rule and eTP Local has no pod short-circuit.
+   */
+  localTrafficDetector?: string | null;
+  /** `--iptables-localhost-nodeports` (default true): host processes reach NodePorts on 127.0.0.0/8. iptables mode only. */
+  localhostNodePorts?: boolean;
+}
+
+/** A ServicePort's policy, as kube-proxy's ServicePort sees it. */
+export interface ServicePortPolicy {
+  /** `spec.internalTrafficPolicy`, default Cluster. */
+  internalTrafficPolicy?: TrafficPolicy;
+  /** `spec.externalTrafficPolicy`, default Cluster (only meaningful when externally accessible). */
+  externalTrafficPolicy?: TrafficPolicy;
+  /** `spec.sessionAffinity`, default None. */
+  sessionAffinity?: 'None' | 'ClientIP';
+  /** `sessionAffinityConfig.clientIP.timeoutSeconds`, default 10800. */
+  sessionAffinityTimeoutSeconds?: number;
+}
+
+/** One endpoint of a service-port, from an EndpointSlice. */
+export interface EndpointInput {
+  ip: string | number;
+  port: number;
+  /** Node id (from `addNode`) the endpoint runs on, or −1 when it is on no node of this instance. */
+  node: number;
+  /** Conditions as kube-proxy reads them: ready and serving default to true, terminating to false. */
+  ready?: boolean;
+  serving?: boolean;
+  terminating?: boolean;
+  /** Caller's id, reported in results; defaults to the endpoint's index in the list. */
+  id?: number;
+}
+
+/** Conntrack statistics. */
+export interface ConntrackStats {
+  /** Entries in the table, including expired ones not yet swept. */
+  entries: number;
+  /** Maximum entries (nf_conntrack_max). */
+  max: number;
+  /** Entries ever inserted. */
+  inserted: number;
+  /** Entries evicted to make room in a full table (not yet assured or expired). */
+  earlyDrops: number;
+  /** New connections dropped because the table was full and nothing could be evicted. */
+  drops: number;
+}
+
+/** Options of a datapath instance. */
+export interface DatapathOptions {
+  /** Seed of every random choice (u32). Default 0. */
+  seed?: number;
+  /** Maximum conntrack entries, like nf_conntrack_max. Default 262144. */
+  conntrackMax?: number;
+  /** Starting capacities (tables grow past them). */
+  nodeCapacity?: number;
+  servicePortCapacity?: number;
+  serviceAddressCapacity?: number;
+}

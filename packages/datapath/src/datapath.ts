@@ -1,0 +1,298 @@
+import {
+  ADDRESS_NODEPORT, AddressKindCode, ConntrackStat, CoreStatus, ENDPOINT_RECORD_BYTES, EndpointCondition, MAX_ENDPOINTS_PER_SERVICE_PORT,
+  MAX_SERVICE_PORTS, NodeFlag, PACKET_RECORD_BYTES, ProtocolNumber, ProxyModeCode, SchedulerCode, ServicePortFlag,
+  type CoreExports, type Protocol,
+} from './abi.js';
+import type { AddressKind, ConntrackStats, DatapathOptions, EndpointInput, NodeConfig, ServicePortPolicy } from './config.js';
+import { DatapathError } from './errors.js';
+import { toIPv4, toIPv4Cidr } from './ipv4.js';
+import { statisticThresholds } from './iptables-probability.js';
+import { PacketBatch } from './packet-batch.js';
+
+const U32_MAX = 0xffffffff;
+
+function checkU32(value: unknown, name: string, min = 0, max = U32_MAX): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`Expected \`${name}\` to be an integer, got ${typeof value === 'number' ? value : JSON.stringify(value)}`);
+  }
+  if (value < min || value > max) throw new RangeError(`Expected \`${name}\` to be an integer in ${min}…${max}, got ${value}`);
+  return value;
+}
+
+function checkProtocol(protocol: unknown, name = 'protocol'): number {
+  const n = typeof protocol === 'string' ? ProtocolNumber[protocol as Protocol] : undefined;
+  if (n === undefined) throw new TypeError(`Expected \`${name}\` to be "TCP", "UDP" or "SCTP", got ${JSON.stringify(protocol)}`);
+  return n;
+}
+
+function checkBoolean(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`Expected \`${name}\` to be a boolean, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function checkEnum<T extends string>(value: unknown, name: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !allowed.includes(value as T)) {
+    throw new TypeError(`Expected \`${name}\` to be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+/** Validated options with defaults. */
+export function normalizeOptions(options: DatapathOptions = {}): Required<DatapathOptions> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('Expected `options` to be an object');
+  return {
+    seed: checkU32(options.seed ?? 0, 'options.seed'),
+    conntrackMax: checkU32(options.conntrackMax ?? 262_144, 'options.conntrackMax', 1, 1 << 26),
+    nodeCapacity: checkU32(options.nodeCapacity ?? 16, 'options.nodeCapacity', 1, 1 << 24),
+    servicePortCapacity: checkU32(options.servicePortCapacity ?? 1024, 'options.servicePortCapacity', 1, MAX_SERVICE_PORTS),
+    serviceAddressCapacity: checkU32(options.serviceAddressCapacity ?? 1024, 'options.serviceAddressCapacity', 1, 1 << 24),
+  };
+}
+
+/** Node config → core arguments (mode, scheduler, flags, detector base, detector prefix). */
+export function nodeArguments(config: NodeConfig = {}): [number, number, number, number, number] {
+  if (typeof config !== 'object' || config === null) throw new TypeError('Expected `config` to be an object');
+  const mode = checkEnum(config.mode, 'config.mode', ['iptables', 'nftables', 'ipvs'] as const, 'iptables');
+  const scheduler = checkEnum(config.ipvsScheduler, 'config.ipvsScheduler', ['rr', 'lc', 'sh', 'mh'] as const, 'rr');
+  let flags = 0;
+  if (checkBoolean(config.masqueradeAll, 'config.masqueradeAll', false)) flags |= NodeFlag.masqueradeAll;
+  if (checkBoolean(config.localhostNodePorts, 'config.localhostNodePorts', true) && mode === 'iptables') flags |= NodeFlag.localhostNodePorts;
+  let base = 0;
+  let prefix = 0;
+  if (config.localTrafficDetector !== undefined && config.localTrafficDetector !== null) {
+    ({ base, prefix } = toIPv4Cidr(config.localTrafficDetector, 'config.localTrafficDetector'));
+    flags |= NodeFlag.hasDetector;
+  }
+  return [ProxyModeCode[mode], SchedulerCode[scheduler], flags, base, prefix];
+}
+
+/** Service-port policy → core arguments (flags, affinity timeout). */
+export function servicePortArguments(policy: ServicePortPolicy = {}): [number, number] {
+  if (typeof policy !== 'object' || policy === null) throw new TypeError('Expected `policy` to be an object');
+  let flags = 0;
+  if (checkEnum(policy.internalTrafficPolicy, 'policy.internalTrafficPolicy', ['Cluster', 'Local'] as const, 'Cluster') === 'Local') flags |= ServicePortFlag.internalLocal;
+  if (checkEnum(policy.externalTrafficPolicy, 'policy.externalTrafficPolicy', ['Cluster', 'Local'] as const, 'Cluster') === 'Local') flags |= ServicePortFlag.externalLocal;
+  if (checkEnum(policy.sessionAffinity, 'policy.sessionAffinity', ['None', 'ClientIP'] as const, 'None') === 'ClientIP') flags |= ServicePortFlag.affinity;
+  const timeout = checkU32(policy.sessionAffinityTimeoutSeconds ?? 10800, 'policy.sessionAffinityTimeoutSeconds', 1, 86400 * 365);
+  return [flags, timeout];
+}
+
+/** A validated endpoint: [ip, port | conditions, node (u32), id]. */
+export function endpointWords(ep: EndpointInput, i: number): [number, number, number, number] {
+  const where = `endpoints[${i}]`;
+  if (typeof ep !== 'object' || ep === null) throw new TypeError(`Expected \`${where}\` to be an object`);
+  const ip = toIPv4(ep.ip, `${where}.ip`);
+  const port = checkU32(ep.port, `${where}.port`, 1, 65535);
+  const node = ep.node === -1 ? U32_MAX : checkU32(ep.node, `${where}.node`, 0, U32_MAX - 1);
+  let cond = 0;
+  if (checkBoolean(ep.ready, `${where}.ready`, true)) cond |= EndpointCondition.ready;
+  if (checkBoolean(ep.serving, `${where}.serving`, true)) cond |= EndpointCondition.serving;
+  if (checkBoolean(ep.terminating, `${where}.terminating`, false)) cond |= EndpointCondition.terminating;
+  const id = checkU32(ep.id ?? i, `${where}.id`, 0, U32_MAX - 1);
+  return [ip, port | cond, node, id];
+}
+
+/**
+ * One datapath instance: a set of nodes with shared service and endpoint tables and per-node conntrack, scheduler
+ * and affinity state, in one WebAssembly instance. Create it with `loadDatapath()`. `exports` and `memory` are the
+ * raw instance's, for table wrappers that bind to the same instance (`LpmTable`, `IpPool`).
+ */
+export class Datapath {
+  /** The raw WebAssembly exports (core and tables). */
+  readonly exports: CoreExports & Record<string, unknown>;
+  readonly memory: WebAssembly.Memory;
+  readonly seed: number;
+  #scratch = 0;
+  #scratchBytes = 0;
+
+  /** @internal Use `loadDatapath()`. */
+  constructor(instance: WebAssembly.Instance, options: Required<DatapathOptions>) {
+    this.exports = instance.exports as unknown as CoreExports & Record<string, unknown>;
+    this.memory = this.exports.memory;
+    this.seed = options.seed;
+    this.#check(this.exports.coreInit(options.nodeCapacity, options.servicePortCapacity, options.serviceAddressCapacity, options.conntrackMax, options.seed), 'init');
+    this.#ensureStatistic(64);
+  }
+
+  #ensureStatistic(k: number): void {
+    if (this.exports.coreStatisticTableLength() > k) return;
+    const length = Math.min(65536, Math.max(64, 2 ** Math.ceil(Math.log2(k + 1))));
+    const table = statisticThresholds(length);
+    const ptr = this.exports.coreStatisticTable(length);
+    new Uint32Array(this.memory.buffer, ptr, length).set(table);
+  }
+
+  #scratchFor(bytes: number): number {
+    if (bytes > this.#scratchBytes) {
+      if (this.#scratch) this.exports.coreFree(this.#scratch);
+      this.#scratchBytes = Math.max(bytes, 1024);
+      this.#scratch = this.exports.coreAlloc(this.#scratchBytes);
+    }
+    return this.#scratch;
+  }
+
+  /** Turns a core status into the right error. */
+  #check(status: number, what: string): void {
+    if (status === CoreStatus.OK) return;
+    const detail = this.exports.coreLastErrorDetail();
+    switch (status) {
+      case CoreStatus.BAD_NODE:
+        throw new RangeError(`${what}: expected \`node\` to be a node id returned by addNode(), got ${detail}`);
+      case CoreStatus.BAD_SERVICE_PORT:
+        throw new RangeError(`${what}: service-port ${detail >>> 0} is not defined; call setServicePort(${detail >>> 0}, …) first`);
+      case CoreStatus.BAD_PROTOCOL:
+        throw new TypeError(`${what}: unsupported protocol number ${detail}`);
+      case CoreStatus.CONFLICT:
+        throw new DatapathError('E_DATAPATH_CONFLICT', `${what}: already mapped to service-port ${detail}; remove that mapping first`);
+      case CoreStatus.NOT_FOUND:
+        throw new DatapathError('E_DATAPATH_NOT_FOUND', `${what}: no such entry`);
+      case CoreStatus.TOO_LARGE:
+        throw new DatapathError('E_DATAPATH_LIMIT', `${what}: ${detail} exceeds the datapath's limit`);
+      default:
+        throw new RangeError(`${what}: invalid argument (core status ${status}, detail ${detail})`);
+    }
+  }
+
+  /** Adds a node (one kube-proxy); returns its id (0, 1, 2, …). */
+  addNode(config: NodeConfig = {}): number {
+    const args = nodeArguments(config);
+    const id = this.exports.coreAddNode(...args);
+    if (id < 0) this.#check(-id, 'addNode');
+    return id;
+  }
+
+  /** Changes a node's kube-proxy configuration; its conntrack and scheduler state stay. */
+  configureNode(node: number, config: NodeConfig = {}): void {
+    checkU32(node, 'node');
+    this.#check(this.exports.coreConfigureNode(node, ...nodeArguments(config)), 'configureNode');
+  }
+
+  /** Marks an IPv4 address as local on `node` (`--dst-type LOCAL`); `nodePort` also accepts NodePorts on it. */
+  setLocalAddress(node: number, ip: string | number, options: { nodePort?: boolean } = {}): void {
+    checkU32(node, 'node');
+    const nodePort = checkBoolean(options.nodePort, 'options.nodePort', true);
+    this.#check(this.exports.coreSetLocalAddress(node, toIPv4(ip, 'ip'), nodePort ? ADDRESS_NODEPORT : 0), 'setLocalAddress');
+  }
+
+  removeLocalAddress(node: number, ip: string | number): void {
+    checkU32(node, 'node');
+    this.#check(this.exports.coreRemoveLocalAddress(node, toIPv4(ip, 'ip')), 'removeLocalAddress');
+  }
+
+  /** Defines or updates service-port `id` (0 … 65534); its endpoints are kept. */
+  setServicePort(id: number, policy: ServicePortPolicy = {}): void {
+    checkU32(id, 'id', 0, MAX_SERVICE_PORTS - 1);
+    this.#check(this.exports.coreSetServicePort(id, ...servicePortArguments(policy)), 'setServicePort');
+  }
+
+  /** Removes a service-port with its endpoints, addresses and NodePorts. */
+  removeServicePort(id: number): void {
+    checkU32(id, 'id', 0, MAX_SERVICE_PORTS - 1);
+    this.#check(this.exports.coreRemoveServicePort(id), 'removeServicePort');
+  }
+
+  /** Maps (protocol, IPv4, port) to a service-port: a ClusterIP, external IP or load-balancer IP. */
+  addServiceAddress(protocol: Protocol, ip: string | number, port: number, servicePort: number, kind: AddressKind = 'ClusterIP'): void {
+    const proto = checkProtocol(protocol);
+    const addr = toIPv4(ip, 'ip');
+    checkU32(port, 'port', 1, 65535);
+    checkU32(servicePort, 'servicePort', 0, MAX_SERVICE_PORTS - 1);
+    const k = AddressKindCode[kind];
+    if (k === undefined) throw new TypeError(`Expected \`kind\` to be "ClusterIP", "ExternalIP" or "LoadBalancerIP", got ${JSON.stringify(kind)}`);
+    this.#check(this.exports.coreAddServiceAddress(proto, addr, port, servicePort, k), `addServiceAddress(${protocol} ${typeof ip === 'string' ? ip : addr}:${port})`);
+  }
+
+  removeServiceAddress(protocol: Protocol, ip: string | number, port: number): void {
+    this.#check(this.exports.coreRemoveServiceAddress(checkProtocol(protocol), toIPv4(ip, 'ip'), checkU32(port, 'port', 1, 65535)), 'removeServiceAddress');
+  }
+
+  /** Maps (protocol, NodePort) to a service-port; `servicePort` null clears it. */
+  setNodePort(protocol: Protocol, port: number, servicePort: number | null): void {
+    const proto = checkProtocol(protocol);
+    checkU32(port, 'port', 1, 65535);
+    const sp = servicePort === null ? U32_MAX : checkU32(servicePort, 'servicePort', 0, MAX_SERVICE_PORTS - 1);
+    this.#check(this.exports.coreSetNodePort(proto, port, sp), `setNodePort(${protocol} ${port})`);
+  }
+
+  /**
+   * Replaces service-port `id`'s endpoints, in rule order (kube-proxy sorts them by "IP:port" string). Other
+   * service-ports are untouched; established connections keep their endpoint through conntrack.
+   */
+  setEndpoints(id: number, endpoints: readonly EndpointInput[]): void {
+    checkU32(id, 'id', 0, MAX_SERVICE_PORTS - 1);
+    if (!Array.isArray(endpoints)) throw new TypeError('Expected `endpoints` to be an array');
+    if (endpoints.length > MAX_ENDPOINTS_PER_SERVICE_PORT) {
+      throw new RangeError(`Expected at most ${MAX_ENDPOINTS_PER_SERVICE_PORT} endpoints, got ${endpoints.length}`);
+    }
+    const words = new Uint32Array(endpoints.length * 4);
+    endpoints.forEach((ep, i) => words.set(endpointWords(ep, i), i * 4));
+    this.setEndpointRecords(id, words);
+  }
+
+  /** As `setEndpoints`, from prepared records (4 u32 each: IPv4, port | EndpointCondition bits, node, id). */
+  setEndpointRecords(id: number, records: Uint32Array): void {
+    const count = records.length >>> 2;
+    this.#ensureStatistic(count);
+    const ptr = this.#scratchFor(Math.max(count * ENDPOINT_RECORD_BYTES, 16));
+    new Uint32Array(this.memory.buffer, ptr, count * 4).set(records.subarray(0, count * 4));
+    this.#check(this.exports.coreSetEndpoints(id, ptr, count), `setEndpoints(${id})`);
+  }
+
+  /** A batch of `capacity` packet and result records in this instance's memory. */
+  createBatch(capacity: number): PacketBatch {
+    checkU32(capacity, 'capacity', 1, 1 << 24);
+    return new PacketBatch(this.exports, capacity);
+  }
+
+  /** Runs the first `count` packets of `batch` (default all) through the datapath in one call. */
+  processBatch(batch: PacketBatch, count: number = batch.capacity): void {
+    if (!(batch instanceof PacketBatch)) throw new TypeError('Expected `batch` to be a PacketBatch from createBatch()');
+    checkU32(count, 'count', 0, batch.capacity);
+    this.exports.coreProcessBatch(batch.pointer, batch.pointer + batch.capacity * PACKET_RECORD_BYTES, count);
+  }
+
+  /** Simulated time in seconds. */
+  get now(): number {
+    return this.exports.coreNow() >>> 0;
+  }
+
+  /** Moves simulated time forward by `seconds`. Expired entries stop matching at once; `sweep()` frees them. */
+  advanceTime(seconds: number): void {
+    checkU32(seconds, 'seconds');
+    const t = this.now + seconds;
+    if (t > U32_MAX) throw new RangeError(`advanceTime: simulated time would pass 2^32−1 s (now ${this.now})`);
+    this.#check(this.exports.coreSetTime(t), 'advanceTime');
+  }
+
+  /** Removes expired conntrack and affinity entries (the kernel's garbage collection); returns conntrack entries removed. */
+  sweep(): number {
+    return this.exports.coreSweep() >>> 0;
+  }
+
+  /** Sets one protocol's conntrack timeouts in seconds (before and after the connection is assured). */
+  setConntrackTimeouts(protocol: Protocol, unassuredSeconds: number, assuredSeconds: number): void {
+    this.#check(this.exports.coreSetConntrackTimeouts(checkProtocol(protocol), checkU32(unassuredSeconds, 'unassuredSeconds', 1), checkU32(assuredSeconds, 'assuredSeconds', 1)), 'setConntrackTimeouts');
+  }
+
+  /** Empties conntrack (like `conntrack -F`). */
+  flushConntrack(): void {
+    this.exports.coreConntrackFlush();
+  }
+
+  conntrackStats(): ConntrackStats {
+    const s = (k: number) => this.exports.coreConntrackStat(k) >>> 0;
+    return { entries: s(ConntrackStat.entries), max: s(ConntrackStat.max), inserted: s(ConntrackStat.inserted), earlyDrops: s(ConntrackStat.earlyDrops), drops: s(ConntrackStat.drops) };
+  }
+
+  /** Bytes of conntrack slots (fixed at creation). */
+  get conntrackBytes(): number {
+    return this.exports.coreConntrackStat(ConntrackStat.bytes) >>> 0;
+  }
+
+  /** IPVS lc bookkeeping of (node, endpoint id): active and inactive connections. */
+  ipvsConnections(node: number, endpointId: number): { active: number; inactive: number } {
+    return { active: this.exports.coreLcConnections(node, endpointId, 0) >>> 0, inactive: this.exports.coreLcConnections(node, endpointId, 1) >>> 0 };
+  }
+}

@@ -1,0 +1,9 @@
+// What both entries (Node and browser) export besides their loader.
+export * from './abi.js';
+export type * from './config.js';
+export { Datapath } from './datapath.js';
+export { PacketBatch, type PacketInput, type PacketResult, type Arrival } from './packet-batch.js';
+export { DatapathError, DatapathAbortError, type DatapathErrorCode } from './errors.js';
+export { kubeProxyProbability, statisticThreshold } from './iptables-probability.js';
+export { toIPv4, formatIPv4 } from './ipv4.js';
+export { instantiateDatapath } from './instantiate.js';

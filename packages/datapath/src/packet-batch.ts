@@ -1,0 +1,133 @@
+import { ArrivalCode, PACKET_RECORD_BYTES, PACKET_WORDS, ProtocolNumber, RESULT_RECORD_BYTES, RESULT_WORDS, type Protocol, type VerdictCode } from './abi.js';
+import type { CoreExports } from './abi.js';
+import { toIPv4 } from './ipv4.js';
+
+/** How a packet reached its node. */
+export type Arrival = keyof typeof ArrivalCode;
+
+/** One packet, for the convenience setters (hot loops write `batch.packets` directly). */
+export interface PacketInput {
+  /** Node id from `addNode` that handles the packet. */
+  node: number;
+  /** `pod` (from a pod on this node), `host` (a host-network process), `external` (from outside the node). */
+  arrival: Arrival;
+  protocol: Protocol;
+  srcIP: string | number;
+  srcPort: number;
+  dstIP: string | number;
+  dstPort: number;
+}
+
+/** One result, as an object (see `Verdict` and `ResultFlag`). */
+export interface PacketResult {
+  verdict: VerdictCode;
+  flags: number;
+  /** Destination after translation (unchanged when not DNATed), u32. */
+  dstIP: number;
+  dstPort: number;
+  /** Endpoint id given to `setEndpoints`, or −1. */
+  endpointId: number;
+  /** Service-port matched, or −1. */
+  servicePortId: number;
+}
+
+/**
+ * N packet records and N result records in the datapath's linear memory, filled and read by TypeScript without a
+ * copy. `packets` (8 u32 per packet, see `Packet` in abi.ts) and `results` (6 u32 per packet, `Result`) are views
+ * rebuilt whenever the memory has grown, so read the getters again after any datapath call instead of keeping them.
+ */
+export class PacketBatch {
+  readonly capacity: number;
+  readonly #core: CoreExports;
+  #ptr: number;
+  #buffer: ArrayBuffer | undefined;
+  #packets = new Uint32Array(0);
+  #results = new Uint32Array(0);
+
+  /** @internal Created by `Datapath.createBatch`. */
+  constructor(core: CoreExports, capacity: number) {
+    this.#core = core;
+    this.capacity = capacity;
+    this.#ptr = core.coreAlloc(capacity * (PACKET_RECORD_BYTES + RESULT_RECORD_BYTES));
+  }
+
+  /** Byte offset of the packet records (results follow them). */
+  get pointer(): number {
+    if (this.#ptr === 0) throw new Error('This PacketBatch was freed');
+    return this.#ptr;
+  }
+  get resultPointer(): number {
+    return this.pointer + this.capacity * PACKET_RECORD_BYTES;
+  }
+
+  #views(): void {
+    const buffer = this.#core.memory.buffer;
+    if (buffer !== this.#buffer) {
+      this.#buffer = buffer;
+      this.#packets = new Uint32Array(buffer, this.pointer, this.capacity * PACKET_WORDS);
+      this.#results = new Uint32Array(buffer, this.resultPointer, this.capacity * RESULT_WORDS);
+    }
+  }
+
+  /** Packet records: word i·8 + `Packet.field`. */
+  get packets(): Uint32Array {
+    this.#views();
+    return this.#packets;
+  }
+
+  /** Result records: word i·6 + `Result.field`. Valid after `processBatch`. */
+  get results(): Uint32Array {
+    this.#views();
+    return this.#results;
+  }
+
+  /** Writes packet `i` from an object (validating it). */
+  setPacket(i: number, packet: PacketInput): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.capacity) {
+      throw new RangeError(`Expected \`i\` to be an integer in 0…${this.capacity - 1}, got ${i}`);
+    }
+    const arrival = ArrivalCode[packet.arrival];
+    if (arrival === undefined) throw new TypeError(`Expected \`packet.arrival\` to be "pod", "host" or "external", got ${JSON.stringify(packet.arrival)}`);
+    const proto = ProtocolNumber[packet.protocol];
+    if (proto === undefined) throw new TypeError(`Expected \`packet.protocol\` to be "TCP", "UDP" or "SCTP", got ${JSON.stringify(packet.protocol)}`);
+    for (const key of ['srcPort', 'dstPort'] as const) {
+      const v = packet[key];
+      if (!Number.isInteger(v) || v < 0 || v > 65535) throw new RangeError(`Expected \`packet.${key}\` to be a port 0…65535, got ${v}`);
+    }
+    if (!Number.isInteger(packet.node) || packet.node < 0) throw new RangeError(`Expected \`packet.node\` to be a node id, got ${packet.node}`);
+    const w = this.packets;
+    const o = i * PACKET_WORDS;
+    w[o] = packet.node;
+    w[o + 1] = arrival;
+    w[o + 2] = proto;
+    w[o + 3] = toIPv4(packet.srcIP, 'packet.srcIP');
+    w[o + 4] = packet.srcPort;
+    w[o + 5] = toIPv4(packet.dstIP, 'packet.dstIP');
+    w[o + 6] = packet.dstPort;
+    w[o + 7] = 0;
+  }
+
+  /** Result `i` as an object. */
+  result(i: number): PacketResult {
+    if (!Number.isInteger(i) || i < 0 || i >= this.capacity) {
+      throw new RangeError(`Expected \`i\` to be an integer in 0…${this.capacity - 1}, got ${i}`);
+    }
+    const r = this.results;
+    const o = i * RESULT_WORDS;
+    return {
+      verdict: r[o] as VerdictCode,
+      flags: r[o + 1]!,
+      dstIP: r[o + 2]!,
+      dstPort: r[o + 3]!,
+      endpointId: r[o + 4] === 0xffffffff ? -1 : r[o + 4]!,
+      servicePortId: r[o + 5] === 0xffffffff ? -1 : r[o + 5]!,
+    };
+  }
+
+  /** Returns the memory to the datapath; the batch is unusable afterwards. */
+  free(): void {
+    if (this.#ptr !== 0) this.#core.coreFree(this.#ptr);
+    this.#ptr = 0;
+    this.#buffer = undefined;
+  }
+}
