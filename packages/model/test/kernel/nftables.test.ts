@@ -1,0 +1,225 @@
+// kube-proxy's nftables table, as the simulator renders it, loaded into a real kernel: in a network namespace this
+// test creates, real connections to ClusterIPs and NodePorts must land on an endpoint the simulator allows, be
+// rejected or dropped where it says so, and pass through exactly the per-service rules its evaluator names.
+// Runs as root with `ip` and `nft`; otherwise it reports itself skipped with the reason (and fails under CI=true).
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Protocol } from '../../src/api/meta.js';
+import { resolveKubeProxyConfiguration } from '../../src/proxy/config.js';
+import { buildNftablesRuleset } from '../../src/proxy/nftables/build.js';
+import { explainNftables } from '../../src/proxy/nftables/explain.js';
+import { nftRuleText, printNftablesRuleset } from '../../src/proxy/nftables/print.js';
+import type { NftRuleset } from '../../src/proxy/nftables/ruleset.js';
+import { buildProxyServiceState } from '../../src/proxy/service-port.js';
+import { makeService, makeSlice } from '../proxy-modes/fixtures.js';
+
+const NS = `knsim-nft-${process.pid}-${randomBytes(3).toString('hex')}`;
+const NODE_IP = '192.168.0.2';
+
+function run(cmd: string, args: string[], input?: string): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, { encoding: 'utf8', input, timeout: 20_000 });
+}
+
+/** Why the test cannot run here, or undefined when it can. */
+function cannotRun(): string | undefined {
+  if (process.platform !== 'linux') return 'needs Linux network namespaces';
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces and nft)';
+  if (run('nft', ['--version']).status !== 0) return 'needs the nft command (package nftables)';
+  if (run('ip', ['-V']).status !== 0) return 'needs the ip command (package iproute2)';
+  return undefined;
+}
+
+const reason = cannotRun();
+
+function inNs(args: string[], input?: string): string {
+  const r = run('ip', ['netns', 'exec', NS, ...args], input);
+  if (r.status !== 0) throw new Error(`ip netns exec ${NS} ${args.join(' ')} failed: ${r.stderr || r.error?.message}`);
+  return r.stdout;
+}
+
+// The cluster the node sees. Endpoints are all "on this node" (addresses on lo) so connections stay inside.
+const ep = (port: number, name: string, protocol: Protocol = 'TCP') => [{ name, port, protocol }];
+const services = [
+  makeService('shop', 'web', { clusterIP: '172.30.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] }),
+  makeService('shop', 'api', { type: 'NodePort', clusterIP: '172.30.0.11', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080, targetPort: 8081 }] }),
+  makeService('kube-system', 'dns', { clusterIP: '172.30.0.12', ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 5353 }] }),
+  makeService('shop', 'empty', { type: 'NodePort', clusterIP: '172.30.0.13', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30081 }] }),
+  makeService('shop', 'local', {
+    type: 'NodePort',
+    externalTrafficPolicy: 'Local',
+    clusterIP: '172.30.0.14',
+    ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30082, targetPort: 8082 }],
+  }),
+  makeService('shop', 'sticky', {
+    clusterIP: '172.30.0.15',
+    sessionAffinity: 'ClientIP',
+    sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } },
+    ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8083 }],
+  }),
+];
+const endpointSlices = [
+  makeSlice('shop', 'web', [{ addresses: ['10.180.0.1'], nodeName: 'node-a' }, { addresses: ['10.180.0.2'], nodeName: 'node-a' }], ep(8080, 'http')),
+  makeSlice('shop', 'api', [{ addresses: ['10.180.0.3'], nodeName: 'node-a' }], ep(8081, 'http')),
+  makeSlice('kube-system', 'dns', [{ addresses: ['10.180.0.4'], nodeName: 'node-a' }], ep(5353, 'dns', 'UDP')),
+  // On another node: eTP Local has no local endpoint, but host traffic is short-circuited to all endpoints.
+  makeSlice('shop', 'local', [{ addresses: ['10.180.0.5'], nodeName: 'node-b' }], ep(8082, 'http')),
+  makeSlice('shop', 'sticky', [{ addresses: ['10.180.0.6'], nodeName: 'node-a' }, { addresses: ['10.180.0.7'], nodeName: 'node-a' }], ep(8083, 'http')),
+];
+const LISTENERS: Array<{ ip: string; port: number; protocol: Protocol }> = [
+  { ip: '10.180.0.1', port: 8080, protocol: 'TCP' },
+  { ip: '10.180.0.2', port: 8080, protocol: 'TCP' },
+  { ip: '10.180.0.3', port: 8081, protocol: 'TCP' },
+  { ip: '10.180.0.4', port: 5353, protocol: 'UDP' },
+  { ip: '10.180.0.5', port: 8082, protocol: 'TCP' },
+  { ip: '10.180.0.6', port: 8083, protocol: 'TCP' },
+  { ip: '10.180.0.7', port: 8083, protocol: 'TCP' },
+];
+const LOCAL_ADDRESSES = [NODE_IP, ...new Set(LISTENERS.map((l) => l.ip))];
+
+const ruleset: NftRuleset = buildNftablesRuleset({
+  state: buildProxyServiceState({ services, endpointSlices, nodeName: 'node-a' }),
+  node: { name: 'node-a', ips: [NODE_IP] },
+  config: resolveKubeProxyConfiguration({ apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', mode: 'nftables', clusterCIDR: '10.0.0.0/8' }),
+  serviceCIDRs: ['172.30.0.0/16'],
+});
+
+// Every endpoint answers with its own IP:port, so the client learns which one accepted the connection.
+const SERVER = `
+const net = require('node:net'); const dgram = require('node:dgram');
+const listeners = JSON.parse(process.argv[1]); let pending = listeners.length;
+const up = () => { if (--pending === 0) console.log('ready'); };
+for (const l of listeners) {
+  const name = l.ip + ':' + l.port;
+  if (l.protocol === 'TCP') net.createServer((s) => s.end(name)).listen(l.port, l.ip, up);
+  else { const u = dgram.createSocket('udp4'); u.on('message', (m, r) => u.send(name, r.port, r.address)); u.bind(l.port, l.ip, up); }
+}`;
+
+// One connection (or one datagram and its answer): prints the endpoint that answered, REFUSED or TIMEOUT.
+const CLIENT = `
+const net = require('node:net'); const dgram = require('node:dgram');
+const [proto, host, port] = [process.argv[1], process.argv[2], Number(process.argv[3])];
+const done = (s) => { console.log(s); process.exit(0); };
+setTimeout(() => done('TIMEOUT'), 1500);
+if (proto === 'TCP') {
+  const c = net.connect({ host, port }); let data = '';
+  c.on('data', (d) => (data += d)); c.on('end', () => done(data));
+  c.on('error', (e) => done(e.code === 'ECONNREFUSED' || e.code === 'EHOSTUNREACH' ? 'REFUSED' : e.code));
+} else {
+  const u = dgram.createSocket('udp4');
+  u.on('message', (m) => done(String(m))); u.on('error', (e) => done(e.code === 'ECONNREFUSED' ? 'REFUSED' : e.code));
+  u.connect(port, host, () => u.send('q'));
+}`;
+
+/** Packets counted per rule, keyed `chain#index` (rule order within a chain is the structure's order). */
+function readCounters(): Map<string, number> {
+  const json = JSON.parse(inNs(['nft', '-j', 'list', 'table', 'ip', 'kube-proxy'])) as { nftables: Array<{ rule?: { chain: string; expr: Array<Record<string, unknown>> } }> };
+  const out = new Map<string, number>();
+  const index = new Map<string, number>();
+  for (const item of json.nftables) {
+    if (!item.rule) continue;
+    const i = index.get(item.rule.chain) ?? 0;
+    index.set(item.rule.chain, i + 1);
+    const counter = item.rule.expr.find((e) => 'counter' in e)?.counter as { packets: number } | undefined;
+    out.set(`${item.rule.chain}#${i}`, counter?.packets ?? 0);
+  }
+  return out;
+}
+
+/** `chain#index` of a printed rule line of the explanation. */
+function ruleKeys(lines: readonly string[]): Set<string> {
+  const byText = new Map<string, string>();
+  for (const chain of ruleset.chains.values()) {
+    chain.rules.forEach((r, i) => byText.set(`add rule ip kube-proxy ${chain.name} ${nftRuleText(r)}`, `${chain.name}#${i}`));
+  }
+  return new Set(lines.map((l) => byText.get(l)).filter((k): k is string => k !== undefined));
+}
+
+/** Per-service chains (their names carry `/`): traversed only by the connection under test. */
+const isServiceRule = (key: string) => key.split('#')[0]!.includes('/');
+
+describe('nftables ruleset in the kernel', () => {
+  let server: ReturnType<typeof spawn> | undefined;
+
+  beforeAll(async () => {
+    if (reason) return;
+    expect(run('ip', ['netns', 'add', NS]).status).toBe(0);
+    // The namespace must exist (and be ours) before any socket is opened in it.
+    expect(run('ip', ['netns', 'list']).stdout.split('\n').some((l) => l.split(' ')[0] === NS)).toBe(true);
+    inNs(['ip', 'link', 'set', 'lo', 'up']);
+    // The node's interface: one end of a veth pair whose other end stays in the namespace too.
+    inNs(['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0-peer']);
+    inNs(['ip', 'addr', 'add', `${NODE_IP}/24`, 'dev', 'eth0']);
+    inNs(['ip', 'link', 'set', 'eth0', 'up']);
+    // ClusterIPs are on no interface: a default route gives them a route, as on a node.
+    inNs(['ip', 'route', 'add', 'default', 'dev', 'eth0']);
+    for (const ip of new Set(LISTENERS.map((l) => l.ip))) inNs(['ip', 'addr', 'add', `${ip}/32`, 'dev', 'lo']);
+    inNs(['nft', '-f', '-'], printNftablesRuleset(ruleset, { counters: true }));
+    server = spawn('ip', ['netns', 'exec', NS, 'node', '-e', SERVER, JSON.stringify(LISTENERS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      server!.stdout!.on('data', (d: Buffer) => String(d).includes('ready') && resolve());
+      server!.on('exit', (code) => reject(new Error(`listener process exited with ${code}`)));
+    });
+  });
+
+  afterAll(() => {
+    server?.kill();
+    if (!reason) run('ip', ['netns', 'del', NS]);
+  });
+
+  const flows: Array<{ name: string; to: string; port: number; protocol: Protocol }> = [
+    { name: 'ClusterIP with two endpoints', to: '172.30.0.10', port: 80, protocol: 'TCP' },
+    { name: 'ClusterIP with two endpoints, again', to: '172.30.0.10', port: 80, protocol: 'TCP' },
+    { name: 'ClusterIP of a NodePort Service', to: '172.30.0.11', port: 80, protocol: 'TCP' },
+    { name: 'NodePort on the node IP', to: NODE_IP, port: 30080, protocol: 'TCP' },
+    { name: 'UDP ClusterIP', to: '172.30.0.12', port: 53, protocol: 'UDP' },
+    { name: 'ClusterIP without endpoints', to: '172.30.0.13', port: 80, protocol: 'TCP' },
+    { name: 'NodePort without endpoints', to: NODE_IP, port: 30081, protocol: 'TCP' },
+    { name: 'valid ClusterIP, port not in the Service', to: '172.30.0.10', port: 81, protocol: 'TCP' },
+    { name: 'unallocated address in the service CIDR', to: '172.30.0.99', port: 80, protocol: 'TCP' },
+    { name: 'eTP Local NodePort from the node itself (short-circuit)', to: NODE_IP, port: 30082, protocol: 'TCP' },
+    { name: 'ClientIP affinity, first connection', to: '172.30.0.15', port: 80, protocol: 'TCP' },
+  ];
+
+  for (const flow of flows) {
+    it(flow.name, (ctx) => {
+      if (reason) {
+        if (process.env.CI === 'true') throw new Error(`kernel test cannot run under CI: ${reason}`);
+        ctx.skip(reason);
+      }
+      const packet = { from: NODE_IP, to: flow.to, port: flow.port, protocol: flow.protocol };
+      const simulated = explainNftables(ruleset, packet, LOCAL_ADDRESSES);
+      const before = readCounters();
+      const answer = inNs(['node', '-e', CLIENT, flow.protocol, flow.to, String(flow.port)]).trim();
+      const after = readCounters();
+
+      if (simulated.verdict === 'DNAT') {
+        expect(simulated.possibleEndpoints).toContain(answer);
+        if (simulated.possibleEndpoints.length === 1) expect(answer).toBe(simulated.possibleEndpoints[0]);
+      } else {
+        expect({ verdict: simulated.verdict, answer }).toEqual({ verdict: simulated.verdict, answer: simulated.verdict === 'REJECT' ? 'REFUSED' : 'TIMEOUT' });
+      }
+      // The per-service rules the kernel counted are the ones the evaluator names for the endpoint it chose.
+      const forced = simulated.verdict === 'DNAT' ? explainNftables(ruleset, packet, LOCAL_ADDRESSES, { forceEndpoint: answer }) : simulated;
+      const hit = [...after].filter(([k, n]) => isServiceRule(k) && n > (before.get(k) ?? 0)).map(([k]) => k);
+      expect(new Set(hit)).toEqual(new Set([...ruleKeys(forced.rules)].filter(isServiceRule)));
+      if (simulated.verdict !== 'DNAT') {
+        // The rule that rejected or dropped it in the simulation is the one the kernel counted.
+        const decisive = [...ruleKeys(simulated.rules)].at(-1)!;
+        expect(decisive).toMatch(/^(reject-chain|cluster-ips-check)#/);
+        expect(after.get(decisive)! - (before.get(decisive) ?? 0)).toBeGreaterThan(0);
+      }
+    });
+  }
+
+  it('keeps a ClientIP-affinity client on one endpoint', (ctx) => {
+    if (reason) {
+      if (process.env.CI === 'true') throw new Error(`kernel test cannot run under CI: ${reason}`);
+      ctx.skip(reason);
+    }
+    const answers = new Set<string>();
+    for (let i = 0; i < 4; i++) answers.add(inNs(['node', '-e', CLIENT, 'TCP', '172.30.0.15', '80']).trim());
+    expect(answers.size).toBe(1);
+    expect(['10.180.0.6:8083', '10.180.0.7:8083']).toContain([...answers][0]);
+  });
+});
