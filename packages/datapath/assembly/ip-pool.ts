@@ -240,6 +240,67 @@ export function ipPoolAllocateMany(handle: i32, count: u32, now: u32, outPtr: us
   return <i32>n;
 }
 
+// @ts-ignore: decorator
+@inline function blockBits(blockSize: u32): u32 {
+  return blockSize == 32 ? 0xffffffff : (<u32>1 << blockSize) - 1;
+}
+
+/**
+ * Scans for blocks of `blockSize` slots aligned on `blockSize`, every slot free and not cooling at `now`.
+ * With `first`, returns the lowest block's first slot (−1 if none); otherwise the number of such blocks.
+ */
+function scanAligned(p: usize, blockSize: u32, now: u32, first: bool): i32 {
+  const fm = freeMask(p);
+  const fa = freeableAt(p);
+  const bitsOfBlock = blockBits(blockSize);
+  let count: i32 = 0;
+  for (let w: u32 = 0, words = (load<u32>(p, 4) + 31) >> 5; w < words; w++) {
+    const bits = load<u32>(fm + (<usize>w << 2));
+    if (bits == 0) continue;
+    for (let off: u32 = 0; off < 32; off += blockSize) {
+      if (((bits >> off) & bitsOfBlock) != bitsOfBlock) continue;
+      const base = (w << 5) | off;
+      let cooled = true;
+      for (let k: u32 = 0; k < blockSize; k++) {
+        if (load<u32>(fa + (<usize>(base + k) << 2)) > now) { cooled = false; break; }
+      }
+      if (!cooled) continue;
+      if (first) return <i32>base;
+      count++;
+    }
+  }
+  return first ? -1 : count;
+}
+
+// @ts-ignore: decorator
+@inline function validBlockSize(blockSize: u32): bool {
+  return blockSize != 0 && blockSize <= 32 && (blockSize & (blockSize - 1)) == 0;
+}
+
+/**
+ * Assigns the lowest block of `blockSize` slots (a power of two, 1..32) aligned on `blockSize`, every slot free and
+ * not cooling: a /28 prefix (16) out of a subnet's addresses, which a fragmented subnet can refuse while it still
+ * has free addresses. Returns the block's first slot, or −POOL_EXHAUSTED / −BAD_RANGE / −BAD_HANDLE.
+ */
+export function ipPoolAllocateAligned(handle: i32, blockSize: u32, now: u32): i32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) return -STATUS_BAD_HANDLE;
+  if (!validBlockSize(blockSize)) return -STATUS_BAD_RANGE;
+  const base = scanAligned(p, blockSize, now, true);
+  if (base < 0) return -STATUS_POOL_EXHAUSTED;
+  for (let k: u32 = 0; k < blockSize; k++) bitClear(freeMask(p), <u32>base + k);
+  store<u32>(p, load<u32>(p, 12) + blockSize, 12);
+  return base;
+}
+
+/** How many aligned blocks of `blockSize` slots ipPoolAllocateAligned could take at `now`; −status. */
+export function ipPoolCountAligned(handle: i32, blockSize: u32, now: u32): i32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) return -STATUS_BAD_HANDLE;
+  if (!validBlockSize(blockSize)) return -STATUS_BAD_RANGE;
+  return scanAligned(p, blockSize, now, false);
+}
+
 /**
  * Assigns a given free slot (an address a pod is observed to hold). Cooling does not block it: the address is
  * already in use. SLOT_ASSIGNED if taken, BAD_SLOT if absent. Status.

@@ -53,6 +53,10 @@ export interface TablesExports {
   ipPoolAllocate(handle: number, now: number): number;
   /** Assigns up to `count` slots, writing u32 indices at `outPtr`; returns how many, or −status. */
   ipPoolAllocateMany(handle: number, count: number, now: number, outPtr: number): number;
+  /** Assigns the lowest aligned block of `blockSize` (power of two, 1..32) free, cooled slots; first slot, or −status. */
+  ipPoolAllocateAligned(handle: number, blockSize: number, now: number): number;
+  /** Aligned blocks of `blockSize` that ipPoolAllocateAligned could take at `now`, or −status. */
+  ipPoolCountAligned(handle: number, blockSize: number, now: number): number;
   /** Assigns a given free slot (cooling or not). Status. */
   ipPoolClaim(handle: number, slot: number): number;
   /** Releases an assigned slot into cooldown until now + cooldown. Status. */

@@ -92,6 +92,35 @@ describe.each(implementations)('IP slot pool (%s): known vectors', (_name, creat
     expect(pool.freeableAt(7)).toBe(31);
   });
 
+  it('takes aligned /28 blocks from a subnet, and a fragmented subnet refuses one while it has free addresses', () => {
+    // A /26 subnet's 64 addresses as slots; AWS reserves the first four and the last one.
+    const subnet = create({ slots: 64, cooldownSeconds: 0 });
+    for (const reserved of [0, 1, 2, 3, 63]) subnet.claim(reserved);
+    expect(subnet.countAligned(16, 0)).toBe(2);
+    expect(subnet.allocateAligned(16, 0)).toBe(16);
+    expect(subnet.allocateAligned(16, 0)).toBe(32);
+    // Secondary IPs scattered over the rest leave free addresses but no free aligned block.
+    expect(subnet.allocate(0)).toBe(4);
+    expect(subnet.counts(0).free).toBe(26);
+    expect(subnet.allocateAligned(16, 0)).toBeUndefined();
+    expect(subnet.countAligned(16, 0)).toBe(0);
+    expect(subnet.countAligned(8, 0)).toBe(2);
+    expect(subnet.countAligned(32, 0)).toBe(0);
+    expect(() => subnet.allocateAligned(12, 0)).toThrow(/`blockSize`/);
+    expect(() => subnet.countAligned(64, 0)).toThrow(RangeError);
+  });
+
+  it('does not hand out an aligned block holding a cooling slot', () => {
+    const pool = create({ slots: 32, cooldownSeconds: 30 });
+    expect(pool.allocateAligned(32, 0)).toBe(0);
+    pool.release(5, 10);
+    for (let s = 0; s < 32; s++) if (s !== 5) pool.release(s, 0);
+    expect(pool.countAligned(16, 39)).toBe(1);
+    expect(pool.allocateAligned(16, 39)).toBe(16);
+    expect(pool.allocateAligned(16, 39)).toBeUndefined();
+    expect(pool.allocateAligned(16, 40)).toBe(0);
+  });
+
   it('with a zero cooldown, a released slot is free at once', () => {
     const pool = create({ slots: 2, cooldownSeconds: 0 });
     expect(pool.allocate(5)).toBe(0);
@@ -161,6 +190,7 @@ const op = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('allocateMany' as const), count: fc.integer({ min: 0, max: 20 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('release' as const), slot }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('claim' as const), slot }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('aligned' as const), blockSize: fc.constantFrom(1, 2, 4, 8, 16, 32, 3, 0) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('addSlot' as const) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('removeSlot' as const), slot }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('inspect' as const), slot }) },
@@ -182,6 +212,7 @@ function apply(pool: IpSlotPoolLike, o: Op, now: number): unknown {
     case 'allocateMany': return outcome(() => pool.allocateMany(o.count, now));
     case 'release': return outcome(() => pool.release(o.slot, now));
     case 'claim': return outcome(() => pool.claim(o.slot));
+    case 'aligned': return [outcome(() => pool.countAligned(o.blockSize, now)), outcome(() => pool.allocateAligned(o.blockSize, now))];
     case 'addSlot': return outcome(() => pool.addSlot());
     case 'removeSlot': return outcome(() => pool.removeSlot(o.slot, now));
     case 'inspect': return [outcome(() => pool.state(o.slot, now)), outcome(() => pool.freeableAt(o.slot)), pool.counts(now), pool.extent];

@@ -40,6 +40,14 @@ export interface IpSlotPoolLike {
   allocate(now: number): number | undefined;
   /** Assigns up to `count` slots as `count` calls to `allocate` would; fewer when the pool runs out. */
   allocateMany(count: number, now: number): number[];
+  /**
+   * Assigns the lowest block of `blockSize` slots (a power of two, 1..32) aligned on `blockSize`, all free and not
+   * cooling, and returns its first slot; undefined when there is none. For a subnet's addresses as slots: a /28
+   * prefix is an aligned block of 16, which a fragmented subnet can refuse while it still has free addresses.
+   */
+  allocateAligned(blockSize: number, now: number): number | undefined;
+  /** How many blocks `allocateAligned(blockSize, now)` could take. */
+  countAligned(blockSize: number, now: number): number;
   /** Assigns a given slot (an address a pod is observed to hold), cooling or not. */
   claim(slot: number): void;
   /** Unassigns a slot at `now`; it cools down until `now + cooldownSeconds` (allocatable from that second on). */
@@ -62,7 +70,14 @@ export interface IpSlotPoolLike {
 const STATES: readonly SlotState[] = ['absent', 'free', 'assigned', 'cooling'];
 
 export function checkSlot(slot: unknown): number {
+  if (((slot as number) & (IP_POOL_MAX_SLOTS - 1)) === slot) return slot;
   return checkInteger('slot', slot, 0, IP_POOL_MAX_SLOTS - 1, 'a slot index');
+}
+
+export function checkBlockSize(blockSize: unknown): number {
+  const size = checkInteger('blockSize', blockSize, 1, 32, 'a power of two');
+  if ((size & (size - 1)) !== 0) throw new RangeError(`Expected \`blockSize\` to be a power of two in 1..32; got ${size}`);
+  return size;
 }
 
 export function checkPoolOptions(options: IpSlotPoolOptions): { slots: number; cooldownSeconds: number } {
@@ -154,7 +169,27 @@ export class IpSlotPool implements IpSlotPoolLike {
     this.#scratch = scratchFor(this.#datapath, this.#scratch, count);
     const n = this.#binding.abi.ipPoolAllocateMany(handle, count, now, this.#scratch.ptr);
     this.#check(n < 0 ? -n : 0, 0);
-    return Array.from(this.#scratch.array.subarray(0, n));
+    const view = this.#scratch.array;
+    const taken = new Array<number>(n);
+    for (let i = 0; i < n; i++) taken[i] = view[i]!;
+    return taken;
+  }
+
+  allocateAligned(blockSize: number, now: number): number | undefined {
+    checkBlockSize(blockSize);
+    checkSeconds('now', now);
+    const slot = this.#binding.abi.ipPoolAllocateAligned(this.handle, blockSize, now);
+    if (slot === -TableStatus.POOL_EXHAUSTED) return undefined;
+    this.#check(slot < 0 ? -slot : 0, slot);
+    return slot;
+  }
+
+  countAligned(blockSize: number, now: number): number {
+    checkBlockSize(blockSize);
+    checkSeconds('now', now);
+    const count = this.#binding.abi.ipPoolCountAligned(this.handle, blockSize, now);
+    this.#check(count < 0 ? -count : 0, 0);
+    return count;
   }
 
   claim(slot: number): void {

@@ -42,6 +42,8 @@ export function checkInteger(name: string, value: unknown, min: number, max: num
 
 /** An IPv4 address or prefix as an unsigned 32-bit integer (`ipv4ToInt` in @kube-netsim/model). */
 export function checkAddress(name: string, value: unknown): number {
+  // Fast path for the per-call hot paths: only a u32 survives `>>> 0` unchanged (strings, NaN, fractions don't).
+  if (((value as number) >>> 0) === value) return value;
   return checkInteger(name, value, 0, U32_MAX, 'an IPv4 address as an unsigned 32-bit integer');
 }
 
@@ -60,6 +62,7 @@ export function checkPrefix(prefix: unknown, length: unknown): void {
 
 /** Simulated time in integer seconds, as the tables store it (u32). */
 export function checkSeconds(name: string, value: unknown): number {
+  if (((value as number) >>> 0) === value) return value;
   return checkInteger(name, value, 0, U32_MAX, 'simulated seconds');
 }
 

@@ -1,6 +1,6 @@
 import { IP_POOL_MAX_SLOTS } from '../abi-tables.js';
 import {
-  type IpSlotCounts, type IpSlotPoolLike, type IpSlotPoolOptions, type SlotState, checkPoolOptions, checkSlot, poolErrors,
+  type IpSlotCounts, type IpSlotPoolLike, type IpSlotPoolOptions, type SlotState, checkBlockSize, checkPoolOptions, checkSlot, poolErrors,
 } from '../ip-pool.js';
 import { checkInteger, checkSeconds } from '../tables-errors.js';
 
@@ -46,6 +46,29 @@ export class ReferenceIpSlotPool implements IpSlotPoolLike {
       taken.push(slot);
     }
     return taken;
+  }
+
+  allocateAligned(blockSize: number, now: number): number | undefined {
+    const [first] = this.#alignedBlocks(blockSize, now);
+    if (first === undefined) return undefined;
+    for (let k = 0; k < blockSize; k++) this.#slots[first + k]!.assigned = true;
+    return first;
+  }
+
+  countAligned(blockSize: number, now: number): number {
+    return this.#alignedBlocks(blockSize, now).length;
+  }
+
+  /** First slots of the aligned blocks whose every slot is present, unassigned and out of cooldown at `now`. */
+  #alignedBlocks(blockSize: number, now: number): number[] {
+    checkBlockSize(blockSize);
+    checkSeconds('now', now);
+    const blocks: number[] = [];
+    for (let first = 0; first + blockSize <= this.#slots.length; first += blockSize) {
+      const block = this.#slots.slice(first, first + blockSize);
+      if (block.every((s) => s !== undefined && !s.assigned && s.freeableAt <= now)) blocks.push(first);
+    }
+    return blocks;
   }
 
   claim(slot: number): void {
