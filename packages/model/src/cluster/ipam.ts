@@ -16,6 +16,8 @@ export interface NodeNetworkRequest {
   annotations?: Record<string, string>;
   /** The kubelet's max pods when the input sets it (status.capacity.pods or maxPodsPerNode). */
   maxPods?: number;
+  /** The Node's `spec.podCIDR` when the input gives one (host-local IPAM: the node's pod range). */
+  podCIDR?: string;
 }
 
 export interface NodeNetwork {
@@ -26,6 +28,8 @@ export interface NodeNetwork {
   localAddresses: string[];
   /** The kubelet's max pods as the IPAM's platform computes it when the input does not set it. */
   defaultMaxPods: number;
+  /** The node's pod range, when the IPAM gives each node one (host-local); written to the Node's `spec.podCIDR`. */
+  podCIDR?: string;
 }
 
 export type PodIPResult = { ok: true; ip: string } | { ok: false; reason: string; message: string };

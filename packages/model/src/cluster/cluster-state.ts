@@ -1,0 +1,135 @@
+import type {
+  AwsNodeEnv,
+  ClusterConfig,
+  DaemonSet,
+  Deployment,
+  ENIConfig,
+  EndpointSlice,
+  KubeProxyConfiguration,
+  Namespace,
+  Node,
+  Pod,
+  ReplicaSet,
+  Service,
+  StatefulSet,
+} from '../api/index.js';
+import type { ClusterIPAllocator } from './cluster-ip-allocator.js';
+import type { ResolvedClusterConfig } from './eks-defaults.js';
+import type { PodIPAM } from './ipam.js';
+import type { NodePortAllocator } from './node-port-allocator.js';
+import type { SeededRandom } from './random.js';
+
+/** Something that happened to an object, as `kubectl get events` shows it. `time` in simulated seconds. */
+export interface ClusterEvent {
+  time: number;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  /** `Pod shop/web-7d4b9c-x2k8p`. */
+  object: string;
+  message: string;
+  /** How many times it happened in a row (the API server aggregates repeats the same way). */
+  count: number;
+}
+
+/** What the cluster keeps about a pod beyond the API object. */
+export interface PodBookkeeping {
+  /** Creation order: the scheduler takes pending pods oldest first. */
+  seq: number;
+  /** Simulated second at which a terminating pod is removed. */
+  removeAt?: number;
+  /** A DaemonSet pod's node (its required node affinity on `metadata.name`). */
+  pinnedNode?: string;
+}
+
+/** The configuration objects a cluster was built from, kept as given. */
+export interface ClusterSettings {
+  resolved: ResolvedClusterConfig;
+  clusterConfig: ClusterConfig | undefined;
+  kubeProxyConfiguration: KubeProxyConfiguration | undefined;
+  awsNodeEnv: AwsNodeEnv | undefined;
+  eniConfigs: ENIConfig[];
+}
+
+/**
+ * Everything that changes. Maps are keyed by `ns/name` (`name` for Nodes and Namespaces). A transaction works on
+ * a {@link ClusterState.clone} and replaces the original only when it succeeds.
+ */
+export class ClusterState {
+  now = 0;
+  nextSeq = 0;
+  nextUID = 0;
+  settings: ClusterSettings;
+  random: SeededRandom;
+  ipam: PodIPAM;
+  clusterIPs: ClusterIPAllocator;
+  nodePorts: NodePortAllocator;
+  nodes = new Map<string, Node>();
+  namespaces = new Map<string, Namespace>();
+  pods = new Map<string, Pod>();
+  podBookkeeping = new Map<string, PodBookkeeping>();
+  services = new Map<string, Service>();
+  endpointSlices = new Map<string, EndpointSlice>();
+  /** Services whose EndpointSlices were given (observed) rather than derived. */
+  observedSliceServices = new Set<string>();
+  deployments = new Map<string, Deployment>();
+  replicaSets = new Map<string, ReplicaSet>();
+  statefulSets = new Map<string, StatefulSet>();
+  daemonSets = new Map<string, DaemonSet>();
+  events: ClusterEvent[] = [];
+
+  constructor(settings: ClusterSettings, random: SeededRandom, ipam: PodIPAM, clusterIPs: ClusterIPAllocator, nodePorts: NodePortAllocator) {
+    this.settings = settings;
+    this.random = random;
+    this.ipam = ipam;
+    this.clusterIPs = clusterIPs;
+    this.nodePorts = nodePorts;
+  }
+
+  clone(): ClusterState {
+    const c = new ClusterState(structuredClone(this.settings), this.random.clone(), this.ipam.clone(), this.clusterIPs.clone(), this.nodePorts.clone());
+    c.now = this.now;
+    c.nextSeq = this.nextSeq;
+    c.nextUID = this.nextUID;
+    c.nodes = structuredClone(this.nodes);
+    c.namespaces = structuredClone(this.namespaces);
+    c.pods = structuredClone(this.pods);
+    c.podBookkeeping = structuredClone(this.podBookkeeping);
+    c.services = structuredClone(this.services);
+    c.endpointSlices = structuredClone(this.endpointSlices);
+    c.observedSliceServices = new Set(this.observedSliceServices);
+    c.deployments = structuredClone(this.deployments);
+    c.replicaSets = structuredClone(this.replicaSets);
+    c.statefulSets = structuredClone(this.statefulSets);
+    c.daemonSets = structuredClone(this.daemonSets);
+    c.events = structuredClone(this.events);
+    return c;
+  }
+
+  /** A deterministic object UID (`00000000-0000-4000-8000-00000000002a`). */
+  newUID(): string {
+    return `00000000-0000-4000-8000-${(this.nextUID++).toString(16).padStart(12, '0')}`;
+  }
+
+  /** Records an event, folding a repeat of the object's previous identical event into its count. */
+  record(type: ClusterEvent['type'], reason: string, object: string, message: string): void {
+    for (let i = this.events.length - 1; i >= 0 && i >= this.events.length - 50; i--) {
+      const e = this.events[i]!;
+      if (e.object !== object) continue;
+      if (e.reason === reason && e.message === message) {
+        e.count++;
+        e.time = this.now;
+        return;
+      }
+      break;
+    }
+    this.events.push({ time: this.now, type, reason, object, message, count: 1 });
+  }
+}
+
+/** Simulated second 0 as wall-clock time, for `creationTimestamp` and `deletionTimestamp` text. */
+export const SIMULATION_EPOCH_MS = Date.UTC(2025, 0, 1);
+
+/** RFC 3339 text of a simulated second (`2025-01-01T00:00:05Z`). */
+export function timestamp(seconds: number): string {
+  return new Date(SIMULATION_EPOCH_MS + seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

@@ -1,0 +1,119 @@
+import type { ClusterState } from './cluster-state.js';
+import { type EndpointSliceContext, deriveEndpointSlices, hasManagedEndpoints, sliceServiceKey } from './endpoint-slices.js';
+import { collectTerminated, runKubelets, runScheduler } from './pod-lifecycle.js';
+import { reconcileDaemonSet, reconcileDeployment, reconcileReplicaSet, reconcileStatefulSet } from './workloads.js';
+
+/** ipamd's reconcile period and the simulator's tick: simulated seconds. */
+export const TICK_SECONDS = 5;
+/** The longest a settle may run: 10 simulated minutes. */
+const SETTLE_MAX_TICKS = 120;
+/** A settle stops after this many ticks in a row in which no waiting pod made progress (60 s). */
+const SETTLE_IDLE_TICKS = 12;
+
+function sorted<T>(map: Map<string, T>): T[] {
+  return [...map.keys()].sort().map((k) => map.get(k)!);
+}
+
+/** The EndpointSlice controller over every Service it manages (given slices are left as they are). */
+export function reconcileEndpointSlices(s: ClusterState): void {
+  const byService = new Map<string, string[]>();
+  for (const [key, slice] of s.endpointSlices) {
+    const svc = sliceServiceKey(slice);
+    if (svc) byService.set(svc, [...(byService.get(svc) ?? []), key]);
+  }
+  const taken = new Set([...s.endpointSlices.values()].map((e) => `${e.metadata.namespace}/${e.metadata.name}`));
+  for (const [svcKey, svc] of [...s.services].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (s.observedSliceServices.has(svcKey)) continue;
+    const keys = byService.get(svcKey) ?? [];
+    const existing = keys.map((k) => s.endpointSlices.get(k)!);
+    for (const k of keys) s.endpointSlices.delete(k);
+    if (!hasManagedEndpoints(svc)) continue;
+    const ns = svc.metadata.namespace ?? 'default';
+    const namesInNs = new Set([...taken].filter((t) => t.startsWith(`${ns}/`)).map((t) => t.slice(ns.length + 1)));
+    const ctx: EndpointSliceContext = {
+      nodeZone: (n) => s.nodes.get(n)?.metadata.labels?.['topology.kubernetes.io/zone'],
+      random: s.random,
+      takenNames: namesInNs,
+    };
+    for (const slice of deriveEndpointSlices(svc, [...s.pods.values()], existing, ctx)) {
+      const prev = existing.find((e) => e.metadata.name === slice.metadata.name);
+      slice.metadata.uid = prev?.metadata.uid ?? s.newUID();
+      s.endpointSlices.set(`${ns}/${slice.metadata.name}`, slice);
+      taken.add(`${ns}/${slice.metadata.name}`);
+    }
+  }
+  // Slices of Services that no longer exist go with them (garbage collection through the owner reference).
+  for (const [key, slice] of s.endpointSlices) {
+    const svc = sliceServiceKey(slice);
+    if (svc && !s.services.has(svc) && !s.observedSliceServices.has(svc)) s.endpointSlices.delete(key);
+  }
+}
+
+/**
+ * One pass of every controller at the current instant: Deployments, ReplicaSets, StatefulSets, DaemonSets, the
+ * scheduler, the kubelets, the EndpointSlice controller. True when a pod changed state.
+ */
+export function reconcile(s: ClusterState): boolean {
+  for (const d of sorted(s.deployments)) reconcileDeployment(s, d);
+  for (const rs of sorted(s.replicaSets)) reconcileReplicaSet(s, rs);
+  for (const ss of sorted(s.statefulSets)) reconcileStatefulSet(s, ss);
+  for (const ds of sorted(s.daemonSets)) reconcileDaemonSet(s, ds);
+  const scheduled = runScheduler(s);
+  const started = runKubelets(s);
+  reconcileEndpointSlices(s);
+  return scheduled || started;
+}
+
+/** Advances simulated time by one tick: the IPAM's clock, terminations, then every controller. */
+export function tick(s: ClusterState, seconds = TICK_SECONDS): boolean {
+  s.now += seconds;
+  s.ipam.advance(seconds);
+  const removed = collectTerminated(s);
+  return reconcile(s) || removed;
+}
+
+/** Runs `seconds` of simulated time in ticks of at most {@link TICK_SECONDS}. */
+export function advanceTime(s: ClusterState, seconds: number): void {
+  let left = seconds;
+  while (left > 0) {
+    const step = Math.min(TICK_SECONDS, left);
+    tick(s, step);
+    left -= step;
+  }
+  reconcile(s);
+}
+
+function waitingPods(s: ClusterState): number {
+  let n = 0;
+  for (const pod of s.pods.values()) if (pod.status?.phase === 'Pending' && pod.metadata.deletionTimestamp === undefined) n++;
+  return n;
+}
+
+/**
+ * True when time alone may still move a waiting pod: one waits for a sandbox (the IPAM may free or attach
+ * addresses), or one waits for a node while a terminating pod will free a slot.
+ */
+function canProgress(s: ClusterState): boolean {
+  let unscheduled = false;
+  let terminating = false;
+  for (const pod of s.pods.values()) {
+    if (pod.metadata.deletionTimestamp !== undefined) terminating = true;
+    else if (pod.status?.phase === 'Pending' && pod.spec.nodeName) return true;
+    else if (pod.status?.phase === 'Pending') unscheduled = true;
+  }
+  return unscheduled && terminating;
+}
+
+/**
+ * Reconciles, then lets time run while pods are still Pending or ContainerCreating and something can still move
+ * (ipamd attaching an ENI, a terminating pod freeing a slot), so the cluster shows its steady state.
+ */
+export function settle(s: ClusterState): void {
+  reconcile(s);
+  let idle = 0;
+  for (let i = 0; i < SETTLE_MAX_TICKS && canProgress(s) && idle < SETTLE_IDLE_TICKS; i++) {
+    const before = waitingPods(s);
+    const changed = tick(s);
+    idle = changed || waitingPods(s) < before ? 0 : idle + 1;
+  }
+}

@@ -1,0 +1,227 @@
+import type { DaemonSet, Deployment, OwnerReference, Pod, PodTemplateSpec, ReplicaSet, StatefulSet, Toleration } from '../api/index.js';
+import type { ClusterState } from './cluster-state.js';
+import { firstUntoleratedTaint, matchesLabelSelector, matchesSelector } from './labels.js';
+import { podTemplateHash, randomNameSuffix, stableJSON } from './names.js';
+import { createPod, terminatePod } from './pod-lifecycle.js';
+import { isPodFinished, isPodReady, isPodTerminating } from './pods.js';
+
+type Owner = Deployment | ReplicaSet | StatefulSet | DaemonSet;
+
+function ownerRef(owner: Owner): OwnerReference {
+  return { apiVersion: 'apps/v1', kind: owner.kind, name: owner.metadata.name, ...(owner.metadata.uid ? { uid: owner.metadata.uid } : {}), controller: true };
+}
+
+function controllerOf(meta: { ownerReferences?: OwnerReference[] }): OwnerReference | undefined {
+  return meta.ownerReferences?.find((r) => r.controller) ?? meta.ownerReferences?.[0];
+}
+
+function isOwnedBy(meta: { namespace?: string; ownerReferences?: OwnerReference[] }, owner: Owner): boolean {
+  const ref = controllerOf(meta);
+  return ref !== undefined && ref.kind === owner.kind && ref.name === owner.metadata.name && (meta.namespace ?? 'default') === (owner.metadata.namespace ?? 'default');
+}
+
+/** Pods the controller owns; orphans matching its selector are adopted, as the real controllers adopt them. */
+function ownedPods(s: ClusterState, owner: Owner): Pod[] {
+  const ns = owner.metadata.namespace ?? 'default';
+  const out: Pod[] = [];
+  for (const pod of s.pods.values()) {
+    if ((pod.metadata.namespace ?? 'default') !== ns) continue;
+    if (isOwnedBy(pod.metadata, owner)) out.push(pod);
+    else if (!controllerOf(pod.metadata) && matchesLabelSelector(owner.spec.selector, pod.metadata.labels)) {
+      pod.metadata.ownerReferences = [ownerRef(owner)];
+      out.push(pod);
+    }
+  }
+  return out;
+}
+
+function newPodFromTemplate(owner: Owner, name: string, template: PodTemplateSpec, extraLabels: Record<string, string> = {}): Pod {
+  const t = structuredClone(template);
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: owner.metadata.namespace ?? 'default',
+      labels: { ...(t.metadata?.labels ?? {}), ...extraLabels },
+      ...(t.metadata?.annotations ? { annotations: t.metadata.annotations } : {}),
+      ownerReferences: [ownerRef(owner)],
+    },
+    spec: t.spec,
+  };
+}
+
+function uniquePodName(s: ClusterState, namespace: string, base: string): string {
+  for (;;) {
+    const name = `${base.slice(0, 58)}-${randomNameSuffix(s.random)}`;
+    if (!s.pods.has(`${namespace}/${name}`)) return name;
+  }
+}
+
+/** Live pods (not being deleted, not finished): what a controller counts toward its replicas. */
+function active(pods: Pod[]): Pod[] {
+  return pods.filter((p) => !isPodTerminating(p) && !isPodFinished(p));
+}
+
+/**
+ * The ReplicaSet controller's order for scale-down (`ActivePodsWithRanks`, simplified): unscheduled before
+ * scheduled, pending before running, not ready before ready, then the newest first.
+ */
+function deletionOrder(s: ClusterState, pods: Pod[]): Pod[] {
+  const rank = (p: Pod): number[] => [
+    p.spec.nodeName ? 1 : 0,
+    p.status?.podIP ? 1 : 0,
+    isPodReady(p) ? 1 : 0,
+    -(s.podBookkeeping.get(`${p.metadata.namespace}/${p.metadata.name}`)?.seq ?? 0),
+  ];
+  return [...pods].sort((a, b) => {
+    const x = rank(a);
+    const y = rank(b);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+    return a.metadata.name < b.metadata.name ? 1 : -1;
+  });
+}
+
+function withoutHashLabel(template: PodTemplateSpec): string {
+  const t = structuredClone(template);
+  if (t.metadata?.labels) delete t.metadata.labels['pod-template-hash'];
+  return stableJSON(t);
+}
+
+/**
+ * Deployment → ReplicaSet `<name>-<pod-template-hash>`. A changed template gets a new ReplicaSet at full scale and
+ * the old ones go to 0 at once (the real rolling update steps through maxSurge/maxUnavailable).
+ */
+export function reconcileDeployment(s: ClusterState, d: Deployment): void {
+  const ns = d.metadata.namespace ?? 'default';
+  const owned = [...s.replicaSets.values()].filter((rs) => isOwnedBy(rs.metadata, d));
+  const wanted = withoutHashLabel(d.spec.template);
+  let current = owned.find((rs) => withoutHashLabel(rs.spec.template) === wanted);
+  if (!current) {
+    let collision = 0;
+    let hash = podTemplateHash(d.spec.template, collision);
+    while (s.replicaSets.has(`${ns}/${d.metadata.name}-${hash}`)) hash = podTemplateHash(d.spec.template, ++collision);
+    const template = structuredClone(d.spec.template);
+    template.metadata = { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash } };
+    const revision = 1 + Math.max(0, ...owned.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0)));
+    current = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        name: `${d.metadata.name}-${hash}`,
+        namespace: ns,
+        uid: s.newUID(),
+        labels: { ...(d.spec.template.metadata?.labels ?? {}), 'pod-template-hash': hash },
+        annotations: { 'deployment.kubernetes.io/revision': String(revision) },
+        ownerReferences: [ownerRef(d)],
+      },
+      spec: {
+        replicas: 0,
+        selector: { ...d.spec.selector, matchLabels: { ...(d.spec.selector.matchLabels ?? {}), 'pod-template-hash': hash } },
+        template,
+      },
+    };
+    s.replicaSets.set(`${ns}/${current.metadata.name}`, current);
+    s.record('Normal', 'ScalingReplicaSet', `Deployment ${ns}/${d.metadata.name}`, `Scaled up replica set ${current.metadata.name} from 0 to ${d.spec.replicas ?? 1}`);
+  }
+  for (const rs of owned) if (rs !== current && rs.spec.replicas !== 0) rs.spec.replicas = 0;
+  current.spec.replicas = d.spec.replicas ?? 1;
+}
+
+/** ReplicaSet: creates `<rs>-<5 random>` pods up to `replicas`, deletes the surplus. */
+export function reconcileReplicaSet(s: ClusterState, rs: ReplicaSet): void {
+  const ns = rs.metadata.namespace ?? 'default';
+  const live = active(ownedPods(s, rs));
+  const want = rs.spec.replicas ?? 1;
+  for (let i = live.length; i < want; i++) {
+    const name = uniquePodName(s, ns, rs.metadata.name);
+    createPod(s, newPodFromTemplate(rs, name, rs.spec.template));
+    s.record('Normal', 'SuccessfulCreate', `ReplicaSet ${ns}/${rs.metadata.name}`, `Created pod: ${name}`);
+  }
+  for (const pod of deletionOrder(s, live).slice(0, Math.max(0, live.length - want))) {
+    terminatePod(s, pod);
+    s.record('Normal', 'SuccessfulDelete', `ReplicaSet ${ns}/${rs.metadata.name}`, `Deleted pod: ${pod.metadata.name}`);
+  }
+}
+
+/**
+ * StatefulSet: pods `<name>-0` … `<name>-(n-1)` with hostname = pod name and subdomain = `serviceName`; an ordinal
+ * whose old pod is still terminating waits for it. All ordinals are created at once (podManagementPolicy Parallel;
+ * the default OrderedReady creates them one by one as each becomes Ready — same steady state).
+ */
+export function reconcileStatefulSet(s: ClusterState, ss: StatefulSet): void {
+  const ns = ss.metadata.namespace ?? 'default';
+  const want = ss.spec.replicas ?? 1;
+  const revision = `${ss.metadata.name}-${podTemplateHash(ss.spec.template)}`;
+  for (let i = 0; i < want; i++) {
+    const name = `${ss.metadata.name}-${i}`;
+    const existing = s.pods.get(`${ns}/${name}`);
+    if (existing) {
+      if (!controllerOf(existing.metadata)) existing.metadata.ownerReferences = [ownerRef(ss)];
+      continue;
+    }
+    const pod = newPodFromTemplate(ss, name, ss.spec.template, {
+      'statefulset.kubernetes.io/pod-name': name,
+      'apps.kubernetes.io/pod-index': String(i),
+      'controller-revision-hash': revision,
+    });
+    pod.spec.hostname = name;
+    if (ss.spec.serviceName) pod.spec.subdomain = ss.spec.serviceName;
+    createPod(s, pod);
+    s.record('Normal', 'SuccessfulCreate', `StatefulSet ${ns}/${ss.metadata.name}`, `create Pod ${name} in StatefulSet ${ss.metadata.name} successful`);
+  }
+  const ordinal = new RegExp(`^${ss.metadata.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`);
+  for (const pod of active(ownedPods(s, ss))) {
+    const m = ordinal.exec(pod.metadata.name);
+    if (m && Number(m[1]) >= want) {
+      terminatePod(s, pod);
+      s.record('Normal', 'SuccessfulDelete', `StatefulSet ${ns}/${ss.metadata.name}`, `delete Pod ${pod.metadata.name} in StatefulSet ${ss.metadata.name} successful`);
+    }
+  }
+}
+
+/** Tolerations the DaemonSet controller adds to its pods, so they run on not-ready and cordoned nodes. */
+export const DAEMONSET_TOLERATIONS: Toleration[] = [
+  { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/pid-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
+];
+
+/**
+ * DaemonSet: one pod `<name>-<5 random>` per node whose labels match the template's nodeSelector and whose
+ * NoSchedule/NoExecute taints it tolerates; the pod is pinned to its node and still goes through the scheduler
+ * (so a full node leaves it Pending with "Too many pods").
+ */
+export function reconcileDaemonSet(s: ClusterState, ds: DaemonSet): void {
+  const ns = ds.metadata.namespace ?? 'default';
+  const spec = ds.spec.template.spec;
+  const tolerations = [...(spec.tolerations ?? []), ...DAEMONSET_TOLERATIONS];
+  const pods = active(ownedPods(s, ds));
+  const nodeOf = (p: Pod): string | undefined => p.spec.nodeName ?? s.podBookkeeping.get(`${ns}/${p.metadata.name}`)?.pinnedNode;
+  const eligible = new Set<string>();
+  for (const node of s.nodes.values()) {
+    if (!matchesSelector(spec.nodeSelector ?? {}, node.metadata.labels)) continue;
+    if (firstUntoleratedTaint(node.spec?.taints, tolerations)) continue;
+    eligible.add(node.metadata.name);
+  }
+  for (const nodeName of [...eligible].sort()) {
+    if (pods.some((p) => nodeOf(p) === nodeName)) continue;
+    const pod = newPodFromTemplate(ds, uniquePodName(s, ns, ds.metadata.name), ds.spec.template, {
+      'controller-revision-hash': podTemplateHash(ds.spec.template),
+      'pod-template-generation': '1',
+    });
+    pod.spec.tolerations = tolerations;
+    createPod(s, pod, nodeName);
+    s.record('Normal', 'SuccessfulCreate', `DaemonSet ${ns}/${ds.metadata.name}`, `Created pod: ${pod.metadata.name}`);
+  }
+  for (const pod of pods) {
+    const n = nodeOf(pod);
+    if (n === undefined || !eligible.has(n) || pods.find((p) => nodeOf(p) === n) !== pod) {
+      terminatePod(s, pod);
+      s.record('Normal', 'SuccessfulDelete', `DaemonSet ${ns}/${ds.metadata.name}`, `Deleted pod: ${pod.metadata.name}`);
+    }
+  }
+}
