@@ -1,6 +1,6 @@
 import { IP_POOL_MAX_SLOTS, SlotStateCode, TableStatus } from './abi-tables.js';
 import { DatapathTableError, checkInteger, checkSeconds, freedError } from './tables-errors.js';
-import { type DatapathTablesHost, type TablesBinding, type WasmU32Buffer, bindTables, scratchFor } from './tables-memory.js';
+import { DatapathTableObject, type DatapathTablesHost } from './tables-memory.js';
 
 /** A slot's state at a given time. `cooling`: free, but released less than the pool's cooldown ago. */
 export type SlotState = 'absent' | 'free' | 'assigned' | 'cooling';
@@ -108,30 +108,17 @@ export const poolErrors = {
     new RangeError(`Expected \`now\` + cooldown (${now} + ${cooldown} s) to fit in 2^32 − 1 simulated seconds`),
 };
 
-/** Set by clone() for the constructor to take over an existing handle instead of creating a pool. */
-let adoptedHandle = 0;
-
 /**
  * A pool of IP slots in the datapath's linear memory: one per ENI (its secondary IPs) or per /28 prefix (16 slots);
  * the caller maps slot i to its address. Many pools share one instance. Free it with `free()`.
  */
-export class IpSlotPool implements IpSlotPoolLike {
-  readonly #datapath: DatapathTablesHost;
-  readonly #binding: TablesBinding;
-  #handle: number;
-  #scratch: WasmU32Buffer | undefined;
-
+export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
+  /** Creates a pool in `datapath` (a loaded instance: `loadDatapath()`'s result or a raw instance). */
   constructor(datapath: DatapathTablesHost, options: IpSlotPoolOptions) {
-    this.#datapath = datapath;
-    this.#binding = bindTables(datapath);
-    if (adoptedHandle !== 0) {
-      this.#handle = adoptedHandle;
-      adoptedHandle = 0;
-      return;
-    }
-    const { slots, cooldownSeconds } = checkPoolOptions(options);
-    this.#handle = this.#binding.abi.ipPoolCreate(slots, cooldownSeconds);
-    if (this.#handle === 0) throw new RangeError(`Could not create an IP pool of ${slots} slots`);
+    super(datapath, 'IpSlotPool', (abi) => {
+      const { slots, cooldownSeconds } = checkPoolOptions(options);
+      return abi.ipPoolCreate(slots, cooldownSeconds);
+    });
   }
 
   /** Same as `new IpSlotPool(datapath, options)`. */
@@ -139,23 +126,17 @@ export class IpSlotPool implements IpSlotPoolLike {
     return new IpSlotPool(datapath, options);
   }
 
-  /** The i32 handle the exports take (see abi-tables.ts). */
-  get handle(): number {
-    if (this.#handle === 0) throw freedError('IpSlotPool');
-    return this.#handle;
-  }
-
   get cooldownSeconds(): number {
-    return this.#binding.abi.ipPoolCooldown(this.handle) >>> 0;
+    return this.binding.abi.ipPoolCooldown(this.handle) >>> 0;
   }
 
   get extent(): number {
-    return this.#binding.abi.ipPoolExtent(this.handle);
+    return this.binding.abi.ipPoolExtent(this.handle);
   }
 
   allocate(now: number): number | undefined {
     checkSeconds('now', now);
-    const slot = this.#binding.abi.ipPoolAllocate(this.handle, now);
+    const slot = this.binding.abi.ipPoolAllocate(this.handle, now);
     if (slot === -TableStatus.POOL_EXHAUSTED) return undefined;
     this.#check(slot < 0 ? -slot : 0, slot);
     return slot;
@@ -166,10 +147,10 @@ export class IpSlotPool implements IpSlotPoolLike {
     checkSeconds('now', now);
     const handle = this.handle;
     if (count === 0) return [];
-    this.#scratch = scratchFor(this.#datapath, this.#scratch, count);
-    const n = this.#binding.abi.ipPoolAllocateMany(handle, count, now, this.#scratch.ptr);
+    const scratch = this.scratch(count);
+    const n = this.binding.abi.ipPoolAllocateMany(handle, count, now, scratch.ptr);
     this.#check(n < 0 ? -n : 0, 0);
-    const view = this.#scratch.array;
+    const view = scratch.array;
     const taken = new Array<number>(n);
     for (let i = 0; i < n; i++) taken[i] = view[i]!;
     return taken;
@@ -178,7 +159,7 @@ export class IpSlotPool implements IpSlotPoolLike {
   allocateAligned(blockSize: number, now: number): number | undefined {
     checkBlockSize(blockSize);
     checkSeconds('now', now);
-    const slot = this.#binding.abi.ipPoolAllocateAligned(this.handle, blockSize, now);
+    const slot = this.binding.abi.ipPoolAllocateAligned(this.handle, blockSize, now);
     if (slot === -TableStatus.POOL_EXHAUSTED) return undefined;
     this.#check(slot < 0 ? -slot : 0, slot);
     return slot;
@@ -187,26 +168,26 @@ export class IpSlotPool implements IpSlotPoolLike {
   countAligned(blockSize: number, now: number): number {
     checkBlockSize(blockSize);
     checkSeconds('now', now);
-    const count = this.#binding.abi.ipPoolCountAligned(this.handle, blockSize, now);
+    const count = this.binding.abi.ipPoolCountAligned(this.handle, blockSize, now);
     this.#check(count < 0 ? -count : 0, 0);
     return count;
   }
 
   claim(slot: number): void {
     checkSlot(slot);
-    this.#check(this.#binding.abi.ipPoolClaim(this.handle, slot), slot, 'claim');
+    this.#check(this.binding.abi.ipPoolClaim(this.handle, slot), slot, 'claim');
   }
 
   release(slot: number, now: number): void {
     checkSlot(slot);
     checkSeconds('now', now);
-    const status = this.#binding.abi.ipPoolRelease(this.handle, slot, now);
+    const status = this.binding.abi.ipPoolRelease(this.handle, slot, now);
     if (status === TableStatus.TIME_OVERFLOW) throw poolErrors.overflow(now, this.cooldownSeconds);
     this.#check(status, slot, 'release');
   }
 
   addSlot(): number {
-    const slot = this.#binding.abi.ipPoolAddSlot(this.handle);
+    const slot = this.binding.abi.ipPoolAddSlot(this.handle);
     this.#check(slot < 0 ? -slot : 0, slot);
     return slot;
   }
@@ -214,7 +195,7 @@ export class IpSlotPool implements IpSlotPoolLike {
   removeSlot(slot: number, now: number): void {
     checkSlot(slot);
     checkSeconds('now', now);
-    const status = this.#binding.abi.ipPoolRemoveSlot(this.handle, slot, now);
+    const status = this.binding.abi.ipPoolRemoveSlot(this.handle, slot, now);
     if (status === TableStatus.SLOT_COOLING) throw poolErrors.cooling(slot, this.freeableAt(slot) ?? 0, now);
     this.#check(status, slot, 'remove');
   }
@@ -222,7 +203,7 @@ export class IpSlotPool implements IpSlotPoolLike {
   state(slot: number, now: number): SlotState {
     checkSlot(slot);
     checkSeconds('now', now);
-    const code = this.#binding.abi.ipPoolSlotState(this.handle, slot, now);
+    const code = this.binding.abi.ipPoolSlotState(this.handle, slot, now);
     this.#check(code < 0 ? -code : 0, slot);
     return STATES[code]!;
   }
@@ -233,7 +214,7 @@ export class IpSlotPool implements IpSlotPoolLike {
 
   freeableAt(slot: number): number | undefined {
     checkSlot(slot);
-    const abi = this.#binding.abi;
+    const abi = this.binding.abi;
     const at = abi.ipPoolFreeableAt(this.handle, slot) >>> 0;
     this.#check(abi.tablesLastStatus(), slot);
     return abi.ipPoolSlotState(this.handle, slot, 0) === SlotStateCode.assigned ? undefined : at;
@@ -241,7 +222,7 @@ export class IpSlotPool implements IpSlotPoolLike {
 
   counts(now: number): IpSlotCounts {
     checkSeconds('now', now);
-    const abi = this.#binding.abi;
+    const abi = this.binding.abi;
     const handle = this.handle;
     const total = abi.ipPoolCount(handle, 0, now);
     const assigned = abi.ipPoolCount(handle, 1, now);
@@ -250,19 +231,11 @@ export class IpSlotPool implements IpSlotPoolLike {
   }
 
   clone(): IpSlotPool {
-    const handle = this.#binding.abi.ipPoolClone(this.handle);
-    if (handle === 0) throw new RangeError('Could not clone the IP pool');
-    adoptedHandle = handle;
-    return new IpSlotPool(this.#datapath, { slots: 0 });
+    return DatapathTableObject.adopt(this.binding.abi.ipPoolClone(this.handle), 'IpSlotPool', () => new IpSlotPool(this.datapath, { slots: 0 }));
   }
 
-  /** Releases the pool's memory; any later call throws a TypeError. Idempotent. */
-  free(): void {
-    if (this.#handle === 0) return;
-    this.#binding.abi.ipPoolFree(this.#handle);
-    this.#scratch?.free();
-    this.#scratch = undefined;
-    this.#handle = 0;
+  protected destroy(handle: number): void {
+    this.binding.abi.ipPoolFree(handle);
   }
 
   #check(status: number, slot: number, action = 'use'): void {

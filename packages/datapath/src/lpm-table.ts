@@ -1,6 +1,6 @@
 import { LPM_MAX_ENTRIES, LPM_MISS, TableStatus } from './abi-tables.js';
 import { DatapathTableError, checkAddress, checkInteger, checkPrefix, formatIPv4, freedError } from './tables-errors.js';
-import { type DatapathTablesHost, type TablesBinding, WasmU32Buffer, bindTables, scratchFor } from './tables-memory.js';
+import { DatapathTableObject, type DatapathTablesHost, type WasmU32Buffer } from './tables-memory.js';
 
 /** One entry of an LPM table. Addresses are IPv4 as unsigned 32-bit integers. */
 export interface LpmEntry {
@@ -42,32 +42,16 @@ export function checkValue(value: unknown): number {
   return checkInteger('value', value, 0, LPM_MISS - 1, `a table value (${LPM_MISS} is the miss result)`);
 }
 
-/** Set by clone() for the constructor to take over an existing handle instead of creating a table. */
-let adoptedHandle = 0;
-
 /**
  * A longest-prefix-match table over IPv4 in the datapath's linear memory: `(prefix, length) → value (u32)`, with
  * incremental add and remove and overlapping prefixes (VPC /16 ⊃ subnet /19 ⊃ ENI /28 ⊃ pod /32). For ownership
  * (value = owner id) and route tables (value = route id). Free it with `free()`; it lives as long as its instance.
  */
-export class LpmTable implements LpmTableLike {
-  readonly #datapath: DatapathTablesHost;
-  readonly #binding: TablesBinding;
-  #handle: number;
-  #scratch: WasmU32Buffer | undefined;
-
+export class LpmTable extends DatapathTableObject implements LpmTableLike {
   /** Creates an empty table in `datapath` (a loaded instance: `loadDatapath()`'s result or a raw instance). */
   constructor(datapath: DatapathTablesHost, options: LpmTableOptions = {}) {
-    this.#datapath = datapath;
-    this.#binding = bindTables(datapath);
-    if (adoptedHandle !== 0) {
-      this.#handle = adoptedHandle;
-      adoptedHandle = 0;
-      return;
-    }
-    const capacity = checkInteger('capacity', options.capacity ?? 8, 0, LPM_MAX_ENTRIES, 'a number of entries');
-    this.#handle = this.#binding.abi.lpmCreate(capacity);
-    if (this.#handle === 0) throw new RangeError(`Could not create an LPM table of capacity ${capacity}`);
+    super(datapath, 'LpmTable', (abi) =>
+      abi.lpmCreate(checkInteger('capacity', options.capacity ?? 8, 0, LPM_MAX_ENTRIES, 'a number of entries')));
   }
 
   /** Same as `new LpmTable(datapath, options)`. */
@@ -75,25 +59,19 @@ export class LpmTable implements LpmTableLike {
     return new LpmTable(datapath, options);
   }
 
-  /** The i32 handle the exports take (see abi-tables.ts), for callers batching their own calls. */
-  get handle(): number {
-    if (this.#handle === 0) throw freedError('LpmTable');
-    return this.#handle;
-  }
-
   get size(): number {
-    return this.#binding.abi.lpmSize(this.handle);
+    return this.binding.abi.lpmSize(this.handle);
   }
 
   /** Bytes of linear memory the table holds. */
   get byteLength(): number {
-    return this.#binding.abi.lpmBytes(this.handle);
+    return this.binding.abi.lpmBytes(this.handle);
   }
 
   add(prefix: number, length: number, value: number): void {
     checkPrefix(prefix, length);
     checkValue(value);
-    const status = this.#binding.abi.lpmAdd(this.handle, prefix, length, value);
+    const status = this.binding.abi.lpmAdd(this.handle, prefix, length, value);
     if (status === TableStatus.EXISTS) {
       const old = this.get(prefix, length);
       throw new DatapathTableError(
@@ -112,13 +90,13 @@ export class LpmTable implements LpmTableLike {
     checkValue(value);
     const previous = this.get(prefix, length);
     if (previous === undefined) this.add(prefix, length, value);
-    else this.#check(this.#binding.abi.lpmReplace(this.handle, prefix, length, value));
+    else this.#check(this.binding.abi.lpmReplace(this.handle, prefix, length, value));
     return previous;
   }
 
   delete(prefix: number, length: number): boolean {
     checkPrefix(prefix, length);
-    const status = this.#binding.abi.lpmRemove(this.handle, prefix, length);
+    const status = this.binding.abi.lpmRemove(this.handle, prefix, length);
     if (status === TableStatus.NOT_FOUND) return false;
     this.#check(status);
     return true;
@@ -126,7 +104,7 @@ export class LpmTable implements LpmTableLike {
 
   get(prefix: number, length: number): number | undefined {
     checkPrefix(prefix, length);
-    const abi = this.#binding.abi;
+    const abi = this.binding.abi;
     const value = abi.lpmGet(this.handle, prefix, length) >>> 0;
     if (value !== LPM_MISS) return value;
     const status = abi.tablesLastStatus();
@@ -137,7 +115,7 @@ export class LpmTable implements LpmTableLike {
 
   lookup(ip: number): number | undefined {
     checkAddress('ip', ip);
-    const value = this.#binding.abi.lpmLookup(this.handle, ip) >>> 0;
+    const value = this.binding.abi.lpmLookup(this.handle, ip) >>> 0;
     return value === LPM_MISS ? undefined : value;
   }
 
@@ -147,7 +125,7 @@ export class LpmTable implements LpmTableLike {
    */
   lookupBatch(ips: WasmU32Buffer, out: WasmU32Buffer, count: number = ips.length): void {
     checkInteger('count', count, 0, Math.min(ips.length, out.length), 'the number of addresses to look up');
-    this.#check(this.#binding.abi.lpmLookupBatch(this.handle, ips.ptr, out.ptr, count));
+    this.#check(this.binding.abi.lpmLookupBatch(this.handle, ips.ptr, out.ptr, count));
   }
 
   lookupMany(ips: ArrayLike<number>, out: Uint32Array = new Uint32Array(ips.length)): Uint32Array {
@@ -156,16 +134,15 @@ export class LpmTable implements LpmTableLike {
     }
     const handle = this.handle;
     for (let i = 0; i < ips.length; i++) checkAddress(`ips[${i}]`, ips[i]);
-    this.#scratch = scratchFor(this.#datapath, this.#scratch, ips.length);
-    const scratch = this.#scratch;
+    const scratch = this.scratch(ips.length);
     scratch.array.set(ips);
-    this.#check(this.#binding.abi.lpmLookupBatch(handle, scratch.ptr, scratch.ptr, ips.length));
+    this.#check(this.binding.abi.lpmLookupBatch(handle, scratch.ptr, scratch.ptr, ips.length));
     out.set(scratch.array.subarray(0, ips.length));
     return out;
   }
 
   entries(): LpmEntry[] {
-    const abi = this.#binding.abi;
+    const abi = this.binding.abi;
     const handle = this.handle;
     const entries: LpmEntry[] = [];
     for (let slot = 0, n = abi.lpmSlotCount(handle); slot < n; slot++) {
@@ -176,19 +153,11 @@ export class LpmTable implements LpmTableLike {
   }
 
   clone(): LpmTable {
-    const handle = this.#binding.abi.lpmClone(this.handle);
-    if (handle === 0) throw new RangeError('Could not clone the LPM table');
-    adoptedHandle = handle;
-    return new LpmTable(this.#datapath);
+    return DatapathTableObject.adopt(this.binding.abi.lpmClone(this.handle), 'LpmTable', () => new LpmTable(this.datapath));
   }
 
-  /** Releases the table's memory; any later call throws a TypeError. Idempotent. */
-  free(): void {
-    if (this.#handle === 0) return;
-    this.#binding.abi.lpmFree(this.#handle);
-    this.#scratch?.free();
-    this.#scratch = undefined;
-    this.#handle = 0;
+  protected destroy(handle: number): void {
+    this.binding.abi.lpmFree(handle);
   }
 
   #check(status: number): void {

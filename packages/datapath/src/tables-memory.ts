@@ -1,4 +1,5 @@
 import type { TablesExports } from './abi-tables.js';
+import { freedError } from './tables-errors.js';
 
 /**
  * What the LPM tables and IP pools need of a loaded datapath: its exports (the raw instance's, or the loader's
@@ -75,9 +76,62 @@ export class WasmU32Buffer {
   }
 }
 
-/** Lazily grown scratch buffer for the copying conveniences (`lookupMany`, `allocateMany`). */
-export function scratchFor(datapath: DatapathTablesHost, current: WasmU32Buffer | undefined, length: number): WasmU32Buffer {
-  if (current && current.length >= length) return current;
-  current?.free();
-  return new WasmU32Buffer(datapath, Math.max(length, 1024));
+/** Set by `DatapathTableObject.adopt` for the next constructor to take over a handle instead of creating one. */
+let adoptedHandle = 0;
+
+/**
+ * Owns one table or pool handle in a datapath instance: the handle's lifetime (`free()`, a TypeError after it),
+ * clones, and a scratch buffer in linear memory for the copying conveniences (`lookupMany`, `allocateMany`).
+ */
+export abstract class DatapathTableObject {
+  protected readonly datapath: DatapathTablesHost;
+  protected readonly binding: TablesBinding;
+  readonly #what: string;
+  #handle: number;
+  #scratch: WasmU32Buffer | undefined;
+
+  /** `create` makes the struct and returns its handle (0 on failure); it is skipped when adopting a clone. */
+  protected constructor(datapath: DatapathTablesHost, what: string, create: (abi: TablesExports) => number) {
+    this.datapath = datapath;
+    this.binding = bindTables(datapath);
+    this.#what = what;
+    const adopted = adoptedHandle;
+    adoptedHandle = 0;
+    this.#handle = adopted !== 0 ? adopted : create(this.binding.abi);
+    if (this.#handle === 0) throw new RangeError(`Could not create the ${what}`);
+  }
+
+  /** The i32 handle the exports take (see abi-tables.ts), for callers batching their own calls. */
+  get handle(): number {
+    if (this.#handle === 0) throw freedError(this.#what);
+    return this.#handle;
+  }
+
+  /** Releases the struct's memory; any later call throws a TypeError. Idempotent. */
+  free(): void {
+    if (this.#handle === 0) return;
+    this.destroy(this.#handle);
+    this.#scratch?.free();
+    this.#scratch = undefined;
+    this.#handle = 0;
+  }
+
+  /** Frees the struct behind a live handle (lpmFree, ipPoolFree). */
+  protected abstract destroy(handle: number): void;
+
+  /** Runs `construct` so that its constructor takes over `handle` (a clone made by the exports). */
+  protected static adopt<T>(handle: number, what: string, construct: () => T): T {
+    if (handle === 0) throw new RangeError(`Could not clone the ${what}`);
+    adoptedHandle = handle;
+    return construct();
+  }
+
+  /** A scratch buffer of at least `length` u32 in linear memory, grown on demand and freed with the object. */
+  protected scratch(length: number): WasmU32Buffer {
+    if (this.#scratch === undefined || this.#scratch.length < length) {
+      this.#scratch?.free();
+      this.#scratch = new WasmU32Buffer(this.datapath, Math.max(length, 1024));
+    }
+    return this.#scratch;
+  }
 }
