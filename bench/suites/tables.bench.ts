@@ -6,9 +6,9 @@
  * Suite contract (until bench/run.ts defines one): `default async function ({ quick })` → rows of
  * `{ name, opsPerSecond, … }`. Run alone: `pnpm --filter @kube-netsim/bench exec tsx suites/tables.bench.ts [--quick]`.
  */
-import { readFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
 import { LPM_MISS } from '../../packages/datapath/src/abi-tables.js';
+import { loadDatapath } from '../../packages/datapath/src/index.js';
 import { IpSlotPool } from '../../packages/datapath/src/ip-pool.js';
 import { LpmTable } from '../../packages/datapath/src/lpm-table.js';
 import { ReferenceIpSlotPool } from '../../packages/datapath/src/reference/ip-pool.js';
@@ -170,12 +170,6 @@ function sameAnswer(name: string, got: Uint32Array, expected: Uint32Array): void
   }
 }
 
-async function loadRawDatapath(): Promise<DatapathTablesHost> {
-  const bytes = readFileSync(new URL('../../packages/datapath/build/datapath.wasm', import.meta.url));
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort() { throw new Error('datapath abort'); } } });
-  return instance;
-}
-
 function rowsOf(bench: Bench, meta: Map<string, Omit<TablesBenchRow, 'opsPerSecond' | 'rme' | 'samples' | 'name'>>): TablesBenchRow[] {
   return bench.tasks.map((task) => {
     const result = task.result;
@@ -192,7 +186,7 @@ function rowsOf(bench: Bench, meta: Map<string, Omit<TablesBenchRow, 'opsPerSeco
 }
 
 export default async function tablesBench({ quick = false }: { quick?: boolean } = {}): Promise<TablesBenchRow[]> {
-  const dp = await loadRawDatapath();
+  const dp = await loadDatapath({ conntrackMax: 1024 });
   const time = quick ? 100 : 1500;
   const probes = quick ? 4096 : 65_536;
   const rows: TablesBenchRow[] = [];
@@ -260,7 +254,7 @@ async function poolShapeBench(dp: DatapathTablesHost, quick: boolean, time: numb
   const opsPerRound = pools * slots * 2;
   const wasm = Array.from({ length: pools }, () => new IpSlotPool(dp, { slots, cooldownSeconds: 0 }));
   const reference = Array.from({ length: pools }, () => new ReferenceIpSlotPool({ slots, cooldownSeconds: 0 }));
-  const abi = (dp as WebAssembly.Instance).exports as unknown as {
+  const abi = dp.exports as unknown as {
     ipPoolAllocate(h: number, now: number): number;
     ipPoolRelease(h: number, slot: number, now: number): number;
   };

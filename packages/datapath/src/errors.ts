@@ -7,7 +7,15 @@ export type DatapathErrorCode =
   | 'E_DATAPATH_CONFLICT'
   | 'E_DATAPATH_NOT_FOUND'
   | 'E_DATAPATH_LIMIT'
-  | 'E_DATAPATH_WASM_MISSING';
+  | 'E_DATAPATH_WASM_MISSING'
+  // LPM tables and IP slot pools (lpm-table.ts, ip-pool.ts): finer codes, so the CNI can tell the cases apart.
+  | 'E_LPM_PREFIX_EXISTS'
+  | 'E_LPM_TABLE_FULL'
+  | 'E_IP_POOL_SLOT_ABSENT'
+  | 'E_IP_POOL_SLOT_ASSIGNED'
+  | 'E_IP_POOL_SLOT_NOT_ASSIGNED'
+  | 'E_IP_POOL_SLOT_COOLING'
+  | 'E_IP_POOL_FULL';
 
 export class DatapathError extends Error {
   readonly code: DatapathErrorCode;

@@ -1,23 +1,21 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type Datapath, loadDatapath } from './index.js';
 import { DEFAULT_IP_COOLDOWN_SECONDS, IpSlotPool, type IpSlotPoolLike, type IpSlotPoolOptions } from './ip-pool.js';
 import { ReferenceIpSlotPool } from './reference/ip-pool.js';
-import { DatapathTableError } from './tables-errors.js';
-import type { DatapathTablesHost } from './tables-memory.js';
+import { DatapathError } from './errors.js';
 
-let dp: DatapathTablesHost;
+// One instance for the file, as the CNI uses it: many tables and pools in one module (conntrack kept small).
+let dp: Datapath;
 beforeAll(async () => {
-  const bytes = readFileSync(new URL('../build/datapath.wasm', import.meta.url));
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort() { throw new Error('abort'); } } });
-  dp = instance;
+  dp = await loadDatapath({ conntrackMax: 1024 });
 });
 
 function codeOf(f: () => unknown): string | undefined {
   try {
     f();
   } catch (e) {
-    return e instanceof DatapathTableError ? e.code : (e as Error).constructor.name;
+    return e instanceof DatapathError ? e.code : (e as Error).constructor.name;
   }
   return undefined;
 }

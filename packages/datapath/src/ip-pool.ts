@@ -1,5 +1,6 @@
+import { DatapathError } from './errors.js';
 import { IP_POOL_MAX_SLOTS, SlotStateCode, TableStatus } from './abi-tables.js';
-import { DatapathTableError, checkInteger, checkSeconds, freedError } from './tables-errors.js';
+import { checkInteger, checkSeconds, freedError } from './tables-errors.js';
 import { DatapathTableObject, type DatapathTablesHost } from './tables-memory.js';
 
 /** A slot's state at a given time. `cooling`: free, but released less than the pool's cooldown ago. */
@@ -93,17 +94,17 @@ export function checkPoolOptions(options: IpSlotPoolOptions): { slots: number; c
 /** The errors both implementations raise for a state that refuses an operation (nothing changed). */
 export const poolErrors = {
   absent: (slot: number) =>
-    new DatapathTableError('E_IP_POOL_SLOT_ABSENT', `Slot ${slot} is not in the pool; addSlot() adds one`),
+    new DatapathError('E_IP_POOL_SLOT_ABSENT', `Slot ${slot} is not in the pool; addSlot() adds one`),
   assigned: (slot: number, action: string) =>
-    new DatapathTableError('E_IP_POOL_SLOT_ASSIGNED', `Cannot ${action} slot ${slot}: it is assigned; release it first`),
+    new DatapathError('E_IP_POOL_SLOT_ASSIGNED', `Cannot ${action} slot ${slot}: it is assigned; release it first`),
   notAssigned: (slot: number) =>
-    new DatapathTableError('E_IP_POOL_SLOT_NOT_ASSIGNED', `Cannot release slot ${slot}: it is not assigned`),
+    new DatapathError('E_IP_POOL_SLOT_NOT_ASSIGNED', `Cannot release slot ${slot}: it is not assigned`),
   cooling: (slot: number, freeableAt: number, now: number) =>
-    new DatapathTableError(
+    new DatapathError(
       'E_IP_POOL_SLOT_COOLING',
       `Cannot remove slot ${slot} at ${now} s: it cools down until ${freeableAt} s; remove it from then on`,
     ),
-  full: () => new DatapathTableError('E_IP_POOL_FULL', `The pool holds its maximum of ${IP_POOL_MAX_SLOTS} slots`),
+  full: () => new DatapathError('E_IP_POOL_FULL', `The pool holds its maximum of ${IP_POOL_MAX_SLOTS} slots`),
   overflow: (now: number, cooldown: number) =>
     new RangeError(`Expected \`now\` + cooldown (${now} + ${cooldown} s) to fit in 2^32 − 1 simulated seconds`),
 };

@@ -1,17 +1,16 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type Datapath, loadDatapath } from './index.js';
 import { LPM_MISS } from './abi-tables.js';
 import { LpmTable, type LpmTableLike } from './lpm-table.js';
 import { ReferenceLpmTable } from './reference/lpm.js';
-import { DatapathTableError } from './tables-errors.js';
-import { WasmU32Buffer, type DatapathTablesHost } from './tables-memory.js';
+import { DatapathError } from './errors.js';
+import { WasmU32Buffer } from './tables-memory.js';
 
-let dp: DatapathTablesHost;
+// One instance for the file, as the CNI uses it: many tables and pools in one module (conntrack kept small).
+let dp: Datapath;
 beforeAll(async () => {
-  const bytes = readFileSync(new URL('../build/datapath.wasm', import.meta.url));
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort() { throw new Error('abort'); } } });
-  dp = instance;
+  dp = await loadDatapath({ conntrackMax: 1024 });
 });
 
 /** Dotted quad → u32 (the datapath takes integers; @kube-netsim/model's ipv4ToInt does this for real callers). */
@@ -92,8 +91,8 @@ describe.each(implementations)('LPM table (%s): known vectors', (_name, create) 
     const t = vpcTable(create());
     let error: unknown;
     try { t.add(ip('10.0.32.0'), 19, 99); } catch (e) { error = e; }
-    expect(error).toBeInstanceOf(DatapathTableError);
-    expect((error as DatapathTableError).code).toBe('E_LPM_PREFIX_EXISTS');
+    expect(error).toBeInstanceOf(DatapathError);
+    expect((error as DatapathError).code).toBe('E_LPM_PREFIX_EXISTS');
     expect((error as Error).message).toContain('10.0.32.0/19');
     expect(t.lookup(ip('10.0.40.1'))).toBe(SUBNET_A);
     expect(t.set(ip('10.0.32.0'), 19, 99)).toBe(SUBNET_A);
@@ -159,7 +158,7 @@ describe('LPM table (wasm): instance and memory', () => {
     const stale = t.handle;
     t.free();
     const next = new LpmTable(dp);
-    const exports = (dp as WebAssembly.Instance).exports as unknown as { lpmSize(h: number): number; lpmAdd(h: number, p: number, l: number, v: number): number };
+    const exports = dp.exports as unknown as { lpmSize(h: number): number; lpmAdd(h: number, p: number, l: number, v: number): number };
     expect(next.handle).not.toBe(stale);
     expect(exports.lpmSize(stale)).toBe(-1);
     expect(exports.lpmAdd(stale, 0, 0, 1)).toBe(1);

@@ -1,5 +1,7 @@
+import { DatapathError } from './errors.js';
 import { LPM_MAX_ENTRIES, LPM_MISS, TableStatus } from './abi-tables.js';
-import { DatapathTableError, checkAddress, checkInteger, checkPrefix, formatIPv4, freedError } from './tables-errors.js';
+import { checkAddress, checkInteger, checkPrefix, freedError } from './tables-errors.js';
+import { formatIPv4 } from './ipv4.js';
 import { DatapathTableObject, type DatapathTablesHost, type WasmU32Buffer } from './tables-memory.js';
 
 /** One entry of an LPM table. Addresses are IPv4 as unsigned 32-bit integers. */
@@ -38,6 +40,16 @@ export interface LpmTableOptions {
   capacity?: number;
 }
 
+/** The errors both implementations raise for a state that refuses an operation (nothing changed). */
+export const lpmErrors = {
+  exists: (prefix: number, length: number, old: number | undefined) =>
+    new DatapathError(
+      'E_LPM_PREFIX_EXISTS',
+      `${formatIPv4(prefix)}/${length} is already in the table (value ${old}); use set() to replace it or delete() it first`,
+    ),
+  full: () => new DatapathError('E_LPM_TABLE_FULL', `The LPM table holds its maximum of ${LPM_MAX_ENTRIES} prefixes`),
+};
+
 export function checkValue(value: unknown): number {
   return checkInteger('value', value, 0, LPM_MISS - 1, `a table value (${LPM_MISS} is the miss result)`);
 }
@@ -72,16 +84,8 @@ export class LpmTable extends DatapathTableObject implements LpmTableLike {
     checkPrefix(prefix, length);
     checkValue(value);
     const status = this.binding.abi.lpmAdd(this.handle, prefix, length, value);
-    if (status === TableStatus.EXISTS) {
-      const old = this.get(prefix, length);
-      throw new DatapathTableError(
-        'E_LPM_PREFIX_EXISTS',
-        `${formatIPv4(prefix)}/${length} is already in the table (value ${old}); use set() to replace it or delete() it first`,
-      );
-    }
-    if (status === TableStatus.BAD_CAPACITY) {
-      throw new DatapathTableError('E_LPM_TABLE_FULL', `The LPM table holds its maximum of ${LPM_MAX_ENTRIES} prefixes`);
-    }
+    if (status === TableStatus.EXISTS) throw lpmErrors.exists(prefix, length, this.get(prefix, length));
+    if (status === TableStatus.BAD_CAPACITY) throw lpmErrors.full();
     this.#check(status);
   }
 

@@ -1,27 +1,11 @@
+import { formatIPv4 } from './ipv4.js';
+
 /**
- * Errors of the LPM tables and IP pools, shared by the WebAssembly wrappers and the TypeScript reference so both
- * fail the same way on the same input. Bad arguments are `TypeError` (not an integer) or `RangeError` (out of
- * range) naming the argument, or a call on a freed table; a request the table's state refuses is a `DatapathTableError` with a stable code.
+ * Argument checks of the LPM tables and IP pools, shared by the WebAssembly wrappers and the TypeScript reference so
+ * both fail the same way on the same input: `TypeError` (not an integer, or a freed table) or `RangeError` (out of
+ * range) naming the argument. A request the table's state refuses is a `DatapathError` with an `E_LPM_…` /
+ * `E_IP_POOL_…` code (errors.ts).
  */
-
-/** Codes of {@link DatapathTableError}. */
-export type DatapathTableErrorCode =
-  | 'E_LPM_PREFIX_EXISTS'
-  | 'E_LPM_PREFIX_NOT_FOUND'
-  | 'E_LPM_TABLE_FULL'
-  | 'E_IP_POOL_SLOT_ABSENT'
-  | 'E_IP_POOL_SLOT_ASSIGNED'
-  | 'E_IP_POOL_SLOT_NOT_ASSIGNED'
-  | 'E_IP_POOL_SLOT_COOLING'
-  | 'E_IP_POOL_FULL';
-
-/** A table or pool refused an operation because of its current state (nothing was changed). */
-export class DatapathTableError extends Error {
-  override readonly name = 'DatapathTableError';
-  constructor(readonly code: DatapathTableErrorCode, message: string) {
-    super(message);
-  }
-}
 
 const U32_MAX = 0xffff_ffff;
 
@@ -64,11 +48,6 @@ export function checkPrefix(prefix: unknown, length: unknown): void {
 export function checkSeconds(name: string, value: unknown): number {
   if (((value as number) >>> 0) === value) return value;
   return checkInteger(name, value, 0, U32_MAX, 'simulated seconds');
-}
-
-/** Dotted quad of a u32, for messages only (the datapath has no address parser). */
-export function formatIPv4(ip: number): string {
-  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
 }
 
 /** A call on a freed table or pool: a programming error, so a `TypeError` like any use of a dead object. */

@@ -1,6 +1,6 @@
 import { LPM_MISS } from '../abi-tables.js';
-import { type LpmEntry, type LpmTableLike, checkValue } from '../lpm-table.js';
-import { DatapathTableError, checkAddress, checkPrefix, formatIPv4 } from '../tables-errors.js';
+import { type LpmEntry, type LpmTableLike, checkValue, lpmErrors } from '../lpm-table.js';
+import { checkAddress, checkPrefix } from '../tables-errors.js';
 
 /** The network address of `ip` under a prefix of `length` bits. */
 function networkOf(ip: number, length: number): number {
@@ -23,12 +23,7 @@ export class ReferenceLpmTable implements LpmTableLike {
     checkPrefix(prefix, length);
     checkValue(value);
     const old = this.#byLength[length]!.get(prefix);
-    if (old !== undefined) {
-      throw new DatapathTableError(
-        'E_LPM_PREFIX_EXISTS',
-        `${formatIPv4(prefix)}/${length} is already in the table (value ${old}); use set() to replace it or delete() it first`,
-      );
-    }
+    if (old !== undefined) throw lpmErrors.exists(prefix, length, old);
     this.#byLength[length]!.set(prefix, value);
   }
 
