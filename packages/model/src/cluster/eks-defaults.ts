@@ -358,6 +358,6 @@ export function nodeGroupPlacements(group: ResolvedNodeGroup, cluster: Pick<Reso
 }
 
 /** `nodeGroups[0].availabilityZones[1]`. */
-export function formatPath(path: ConfigPath): string {
+function formatPath(path: ConfigPath): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }

@@ -13,3 +13,25 @@ export { findPodPort, isPodFinished, isPodReady, isPodTerminating, podKey } from
 export { type SchedulingNode, type ScheduleResult, schedulePod, podHostPorts } from './scheduler.js';
 export { matchesLabelSelector, matchesSelector, toleratesTaint } from './labels.js';
 export { TICK_SECONDS } from './reconcile.js';
+export {
+  CLUSTER_DOMAIN,
+  type ConfigPath,
+  DEFAULT_CLUSTER_NAME,
+  EKSCTL_DEFAULT_INSTANCE_TYPE,
+  EKSCTL_DEFAULT_NODE_COUNT,
+  EKSCTL_DEFAULT_REGION,
+  EKSCTL_DEFAULT_VPC_CIDR,
+  EKS_ALTERNATE_SERVICE_CIDR,
+  EKS_DEFAULT_SERVICE_CIDR,
+  type ResolveOptions,
+  type ResolvedClusterConfig,
+  type ResolvedNodeGroup,
+  type ResolvedSubnet,
+  defaultZones,
+  eksNodeName,
+  eksctlSubnetLayout,
+  nodeGroupLabels,
+  nodeGroupPlacements,
+  nodeLabels,
+  resolveClusterConfig,
+} from './eks-defaults.js';

@@ -1,0 +1,178 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../src/run.js';
+import { examplePath } from '../src/commands/demo.js';
+import type { NodeJson, PodJson, ServiceJson } from '../src/commands/inspect.js';
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await run(argv, { out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}
+
+interface InventoryJson {
+  cluster: { name: string; serviceCIDR: string; proxyMode: string };
+  nodes: NodeJson[];
+  pods: PodJson[];
+  services: ServiceJson[];
+  ignored: { kind: string; name: string; reason: string | null; at: string | null }[];
+}
+
+let dir: string;
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kube-netsim-cli-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const web = (replicas: string, extra = '') => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+${extra}      containers: [{name: web, ports: [{containerPort: 8080}]}]
+`;
+const cluster = `apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata: {name: small, region: eu-west-1}
+nodeGroups: [{name: ng, instanceType: t3.small, desiredCapacity: 2}]
+`;
+
+describe('kube-netsim demo', () => {
+  it('builds the shipped example: 3 m5.large nodes in 3 zones, every pod running, the Services it promises', async () => {
+    const { code, out } = await cli('demo', '--json');
+    expect(code).toBe(0);
+    const inv = JSON.parse(out) as InventoryJson;
+    expect(inv.cluster).toMatchObject({ name: 'shop', serviceCIDR: '10.100.0.0/16', proxyMode: 'iptables' });
+    expect(inv.nodes.map((n) => n.instanceType)).toEqual(['m5.large', 'm5.large', 'm5.large']);
+    expect(new Set(inv.nodes.map((n) => n.zone))).toEqual(new Set(['us-west-2a', 'us-west-2b', 'us-west-2c']));
+    for (const n of inv.nodes) expect(n.name).toBe(`ip-${n.internalIP!.replace(/\./g, '-')}.us-west-2.compute.internal`);
+    expect(inv.pods.filter((p) => p.status !== 'Running')).toEqual([]);
+    // DaemonSet pods on the node's own IP, one per node.
+    const proxies = inv.pods.filter((p) => p.name.startsWith('kube-proxy-'));
+    expect(proxies.map((p) => p.ip).sort()).toEqual(inv.nodes.map((n) => n.internalIP).sort());
+
+    const svc = (name: string) => inv.services.find((s) => s.name === name)!;
+    expect(svc('kube-dns').clusterIP).toBe('10.100.0.10');
+    expect(svc('kube-dns').ports.map((p) => `${p.port}/${p.protocol}`)).toEqual(['53/UDP', '53/TCP', '9153/TCP']);
+    expect(svc('web').type).toBe('NodePort');
+    const nodePort = svc('web').ports[0]!.nodePort!;
+    expect(nodePort).toBeGreaterThanOrEqual(30000);
+    expect(nodePort).toBeLessThanOrEqual(32767);
+    expect(svc('api').ports.every((p) => p.nodePort === null)).toBe(true);
+    expect(svc('redis').clusterIP).toBe('None');
+    // Endpoints are the pods' IPs on the resolved target port.
+    const webPods = inv.pods.filter((p) => p.namespace === 'shop' && p.name.startsWith('web-'));
+    expect(svc('web').endpoints.map((e) => e.ip).sort()).toEqual(webPods.map((p) => p.ip).sort());
+    expect(svc('web').endpoints.every((e) => e.ports.join() === '8080' && e.ready)).toBe(true);
+  });
+
+  it('prints readable tables with the same facts', async () => {
+    const { code, out } = await cli('demo');
+    expect(code).toBe(0);
+    expect(out).toMatch(/^Cluster shop · us-west-2/);
+    expect(out).toMatch(/^shop\/web +NodePort +10\.100\.\d+\.\d+ +80\/TCP→http +3\d{4} /m);
+    expect(out).toMatch(/^kube-system\/kube-dns +ClusterIP +10\.100\.0\.10 +53\/UDP/m);
+    expect(out).toMatch(/^shop\/redis +ClusterIP +None \(headless\)/m);
+    expect(out).toContain('kube-netsim demo --example > shop.yaml');
+  });
+
+  it('--example prints the shipped manifests', async () => {
+    const { code, out } = await cli('demo', '--example');
+    expect(code).toBe(0);
+    expect(out).toBe(readFileSync(examplePath(), 'utf8'));
+  });
+});
+
+describe('kube-netsim inspect', () => {
+  it('inspecting the example file gives the demo inventory', async () => {
+    const a = await cli('inspect', '-f', examplePath(), '--json');
+    const b = await cli('demo', '--json');
+    expect(JSON.parse(a.out).services).toEqual(JSON.parse(b.out).services);
+    expect(JSON.parse(a.out).pods).toEqual(JSON.parse(b.out).pods);
+  });
+
+  it('reads several files and directories; lists ignored kinds with where they are', async () => {
+    const sub = join(dir, 'app');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, 'web.yaml'), web('2'));
+    writeFileSync(join(sub, 'cm.yml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\n');
+    writeFileSync(join(sub, 'notes.txt'), 'not a manifest');
+    const { code, out } = await cli('inspect', '-f', file('cluster.yaml', cluster), '-f', sub, '--json');
+    expect(code).toBe(0);
+    const inv = JSON.parse(out) as InventoryJson;
+    expect(inv.nodes.map((n) => [n.instanceType, n.name.endsWith('.eu-west-1.compute.internal')])).toEqual([['t3.small', true], ['t3.small', true]]);
+    expect(inv.pods.filter((p) => p.namespace === 'shop')).toHaveLength(2);
+    expect(inv.ignored).toEqual([{ kind: 'ConfigMap', name: 'shop/settings', apiVersion: 'v1', reason: 'not part of the network model', at: `${join(sub, 'cm.yml')}:1:1` }]);
+  });
+
+  it('shows why a pod is not running', async () => {
+    const pending = web('1', '      nodeSelector: {disktype: ssd}\n');
+    const { code, out } = await cli('inspect', '-f', file('c.yaml', cluster), '-f', file('pending.yaml', pending));
+    expect(code).toBe(0);
+    expect(out).toMatch(/^shop\/web-[a-z0-9]+-[a-z0-9]{5} +Pending +<none> +<none>$/m);
+    expect(out).toMatch(/Not running:\n {2}shop\/web-\S+: 0\/2 nodes are available: 2 node\(s\) didn't match Pod's node affinity\/selector/);
+  });
+
+  it('bad input: one line with file:line:column, the object and the field; exit 2; no stack trace', async () => {
+    const path = file('bad.yaml', web('-1'));
+    const { code, out, err } = await cli('inspect', '-f', path);
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err).toBe(`error: ${path}:7:13: Deployment shop/web: Expected \`spec.replicas\` to be an integer ≥ 0, got -1\n`);
+  });
+
+  it('a missing file: exit 2 naming the path', async () => {
+    const { code, err } = await cli('inspect', '-f', join(dir, 'nope.yaml'));
+    expect(code).toBe(2);
+    expect(err).toBe(`error: cannot read ${join(dir, 'nope.yaml')}: no such file or directory\n`);
+  });
+
+  it('without -f: a usage error, exit 2', async () => {
+    const { code, err } = await cli('inspect');
+    expect(code).toBe(2);
+    expect(err).toMatch(/required option '-f, --filename <file\.\.\.>' not specified/);
+  });
+});
+
+describe('the built bin', () => {
+  const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+  beforeAll(() => {
+    if (!existsSync(bin)) throw new Error('apps/cli is not built: run `pnpm build` first');
+  });
+  const node = (args: string[], input?: string) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', ...(input === undefined ? {} : { input }) });
+
+  it('exits 0 on the demo, 2 on bad input with no stack trace, and reads `-f -` from stdin', () => {
+    const ok = node(['demo']);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('Cluster shop');
+
+    const bad = node(['inspect', '-f', '-'], web('two'));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('error: <stdin>:7:13: Deployment shop/web: Expected `spec.replicas` to be an integer ≥ 0, got "two"\n');
+
+    const stdin = node(['inspect', '-f', '-', '--json'], `${cluster}---\n${web('3')}`);
+    expect(stdin.status).toBe(0);
+    expect((JSON.parse(stdin.stdout) as InventoryJson).pods.filter((p) => p.namespace === 'shop' && p.status === 'Running')).toHaveLength(3);
+
+    const missing = node(['inspect', '-f', 'does-not-exist.yaml']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toBe('error: cannot read does-not-exist.yaml: no such file or directory\n');
+  });
+});
