@@ -6,7 +6,7 @@ import type { DatapathOptions } from './config.js';
 import type { Datapath } from './datapath.js';
 import { DatapathError } from './errors.js';
 import { instantiateDatapath, makeImports, datapathFromInstance } from './instantiate.js';
-import { normalizeOptions } from './datapath.js';
+import { normalizeOptions } from './validate.js';
 
 export * from './exports-common.js';
 export * from './abi-tables.js';

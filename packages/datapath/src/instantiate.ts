@@ -1,4 +1,5 @@
-import { normalizeOptions, Datapath } from './datapath.js';
+import { Datapath } from './datapath.js';
+import { normalizeOptions } from './validate.js';
 import type { DatapathOptions } from './config.js';
 import { DatapathAbortError, readAssemblyScriptString } from './errors.js';
 

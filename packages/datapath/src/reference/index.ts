@@ -1,1 +1,4 @@
-export const placeholder = 1;
+/** The pure-TypeScript reference datapath: readable, slow, the oracle of the differential tests. */
+export { ReferenceDatapath } from './reference-datapath.js';
+export { mix32, flowHash, draw, hash32, hsiphash32 } from './hash.js';
+export { buildMaglevTable, maglevLookup, MAGLEV_TABLE_SIZE } from './maglev.js';

@@ -1,0 +1,406 @@
+/**
+ * The reference datapath: the same semantics as the WebAssembly core, written for reading — objects, arrays and
+ * Maps, one decision per line. It is the oracle of the differential tests and the slow baseline of the benchmarks.
+ * One known difference: when the conntrack table is full, the core evicts within 8 slots of the new entry's bucket
+ * (like the kernel), the reference evicts the oldest evictable entry; tests compare them below the maximum only.
+ */
+import { ArrivalCode, ProtocolNumber, ResultFlag, Verdict, type Protocol, type VerdictCode } from '../abi.js';
+import type { AddressKind, ConntrackStats, DatapathOptions, EndpointInput, IpvsScheduler, NodeConfig, ProxyMode, ServicePortPolicy } from '../config.js';
+import { DatapathError } from '../errors.js';
+import { statisticThreshold } from '../iptables-probability.js';
+import { toIPv4, toIPv4Cidr } from '../ipv4.js';
+import type { PacketInput, PacketResult } from '../packet-batch.js';
+import { U32_MAX, checkBoolean, checkEnum, checkProtocol, checkU32, normalizeOptions } from '../validate.js';
+import { draw, flowHash, hash32 } from './hash.js';
+import { buildMaglevTable, maglevLookup } from './maglev.js';
+
+interface RefNode {
+  mode: ProxyMode;
+  scheduler: IpvsScheduler;
+  masqueradeAll: boolean;
+  localhostNodePorts: boolean;
+  detector: { base: number; mask: number } | null;
+  /** Local address → accepts NodePorts. */
+  addresses: Map<number, boolean>;
+}
+
+interface RefEndpoint { ip: number; port: number; node: number; ready: boolean; serving: boolean; terminating: boolean; id: number }
+
+interface RefServicePort {
+  internalLocal: boolean;
+  externalLocal: boolean;
+  affinity: boolean;
+  affinityTimeout: number;
+  endpoints: RefEndpoint[];
+  maglev?: Uint16Array;
+}
+
+interface RefConnection {
+  node: number;
+  protoIndex: number;
+  endpointIP: number;
+  endpointPort: number;
+  endpointId: number;
+  servicePortId: number;
+  snat: boolean;
+  assured: boolean;
+  countedByLc: boolean;
+  expiry: number;
+}
+
+interface AffinityEntry { ip: number; port: number; lastUsed: number }
+
+const PROTO_INDEX: Record<number, number> = { 6: 0, 17: 1, 132: 2 };
+const NO_ID = -1;
+
+export class ReferenceDatapath {
+  readonly seed: number;
+  readonly conntrackMax: number;
+  now = 0;
+  private readonly nodes: RefNode[] = [];
+  private readonly servicePorts = new Map<number, RefServicePort>();
+  /** "proto|ip|port" → { servicePort, kind }. */
+  private readonly serviceAddresses = new Map<string, { servicePort: number; kind: AddressKind }>();
+  /** "proto|port" → service-port. */
+  private readonly nodePorts = new Map<string, number>();
+  /** "node|proto|src|sport|dst|dport" → connection, in insertion order. */
+  private readonly conntrack = new Map<string, RefConnection>();
+  private readonly rrNext = new Map<string, number>();
+  private readonly affinity = new Map<string, AffinityEntry>();
+  private readonly lc = new Map<string, { active: number; inactive: number }>();
+  private readonly timeouts = [[120, 432000], [30, 120], [3, 210]];
+  private readonly stats = { inserted: 0, earlyDrops: 0, drops: 0 };
+
+  constructor(options: DatapathOptions = {}) {
+    const o = normalizeOptions(options);
+    this.seed = o.seed;
+    this.conntrackMax = o.conntrackMax;
+  }
+
+  addNode(config: NodeConfig = {}): number {
+    this.nodes.push(this.nodeFrom(config, new Map()));
+    return this.nodes.length - 1;
+  }
+
+  configureNode(node: number, config: NodeConfig = {}): void {
+    this.nodes[node] = this.nodeFrom(config, this.node(node).addresses);
+  }
+
+  private nodeFrom(config: NodeConfig, addresses: Map<number, boolean>): RefNode {
+    const mode = checkEnum(config.mode, 'config.mode', ['iptables', 'nftables', 'ipvs'] as const, 'iptables');
+    let detector: RefNode['detector'] = null;
+    if (config.localTrafficDetector !== undefined && config.localTrafficDetector !== null) {
+      const { base, prefix } = toIPv4Cidr(config.localTrafficDetector, 'config.localTrafficDetector');
+      const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+      detector = { base: (base & mask) >>> 0, mask };
+    }
+    return {
+      mode,
+      scheduler: checkEnum(config.ipvsScheduler, 'config.ipvsScheduler', ['rr', 'lc', 'sh', 'mh'] as const, 'rr'),
+      masqueradeAll: checkBoolean(config.masqueradeAll, 'config.masqueradeAll', false),
+      localhostNodePorts: checkBoolean(config.localhostNodePorts, 'config.localhostNodePorts', true) && mode === 'iptables',
+      detector,
+      addresses,
+    };
+  }
+
+  private node(node: number): RefNode {
+    const n = this.nodes[node];
+    if (!n) throw new RangeError(`Expected \`node\` to be a node id returned by addNode(), got ${node}`);
+    return n;
+  }
+
+  private servicePort(id: number): RefServicePort {
+    const sp = this.servicePorts.get(id);
+    if (!sp) throw new RangeError(`service-port ${id} is not defined; call setServicePort(${id}, …) first`);
+    return sp;
+  }
+
+  setLocalAddress(node: number, ip: string | number, options: { nodePort?: boolean } = {}): void {
+    this.node(node).addresses.set(toIPv4(ip, 'ip'), checkBoolean(options.nodePort, 'options.nodePort', true));
+  }
+
+  removeLocalAddress(node: number, ip: string | number): void {
+    if (!this.node(node).addresses.delete(toIPv4(ip, 'ip'))) throw new DatapathError('E_DATAPATH_NOT_FOUND', 'removeLocalAddress: no such entry');
+  }
+
+  setServicePort(id: number, policy: ServicePortPolicy = {}): void {
+    checkU32(id, 'id', 0, 65534);
+    const existing = this.servicePorts.get(id);
+    this.servicePorts.set(id, {
+      internalLocal: checkEnum(policy.internalTrafficPolicy, 'policy.internalTrafficPolicy', ['Cluster', 'Local'] as const, 'Cluster') === 'Local',
+      externalLocal: checkEnum(policy.externalTrafficPolicy, 'policy.externalTrafficPolicy', ['Cluster', 'Local'] as const, 'Cluster') === 'Local',
+      affinity: checkEnum(policy.sessionAffinity, 'policy.sessionAffinity', ['None', 'ClientIP'] as const, 'None') === 'ClientIP',
+      affinityTimeout: checkU32(policy.sessionAffinityTimeoutSeconds ?? 10800, 'policy.sessionAffinityTimeoutSeconds', 1, 86400 * 365),
+      endpoints: existing?.endpoints ?? [],
+      ...(existing?.maglev ? { maglev: existing.maglev } : {}),
+    });
+  }
+
+  removeServicePort(id: number): void {
+    this.servicePort(id);
+    this.servicePorts.delete(id);
+    for (const [key, value] of this.serviceAddresses) if (value.servicePort === id) this.serviceAddresses.delete(key);
+    for (const [key, value] of this.nodePorts) if (value === id) this.nodePorts.delete(key);
+  }
+
+  addServiceAddress(protocol: Protocol, ip: string | number, port: number, servicePort: number, kind: AddressKind = 'ClusterIP'): void {
+    const key = `${checkProtocol(protocol)}|${toIPv4(ip, 'ip')}|${checkU32(port, 'port', 1, 65535)}`;
+    this.servicePort(servicePort);
+    const existing = this.serviceAddresses.get(key);
+    if (existing && existing.servicePort !== servicePort) {
+      throw new DatapathError('E_DATAPATH_CONFLICT', `addServiceAddress: already mapped to service-port ${existing.servicePort}; remove that mapping first`);
+    }
+    this.serviceAddresses.set(key, { servicePort, kind });
+  }
+
+  removeServiceAddress(protocol: Protocol, ip: string | number, port: number): void {
+    if (!this.serviceAddresses.delete(`${checkProtocol(protocol)}|${toIPv4(ip, 'ip')}|${port}`)) {
+      throw new DatapathError('E_DATAPATH_NOT_FOUND', 'removeServiceAddress: no such entry');
+    }
+  }
+
+  setNodePort(protocol: Protocol, port: number, servicePort: number | null): void {
+    const key = `${checkProtocol(protocol)}|${checkU32(port, 'port', 1, 65535)}`;
+    if (servicePort === null) { this.nodePorts.delete(key); return; }
+    this.servicePort(servicePort);
+    const existing = this.nodePorts.get(key);
+    if (existing !== undefined && existing !== servicePort) {
+      throw new DatapathError('E_DATAPATH_CONFLICT', `setNodePort: already mapped to service-port ${existing}; remove that mapping first`);
+    }
+    this.nodePorts.set(key, servicePort);
+  }
+
+  setEndpoints(id: number, endpoints: readonly EndpointInput[]): void {
+    const sp = this.servicePort(id);
+    sp.endpoints = endpoints.map((ep, i) => ({
+      ip: toIPv4(ep.ip, `endpoints[${i}].ip`),
+      port: checkU32(ep.port, `endpoints[${i}].port`, 1, 65535),
+      node: ep.node === -1 ? U32_MAX : checkU32(ep.node, `endpoints[${i}].node`),
+      ready: ep.ready ?? true,
+      serving: ep.serving ?? true,
+      terminating: ep.terminating ?? false,
+      id: ep.id ?? i,
+    }));
+    delete sp.maglev;
+  }
+
+  advanceTime(seconds: number): void {
+    this.now += checkU32(seconds, 'seconds');
+  }
+
+  setConntrackTimeouts(protocol: Protocol, unassuredSeconds: number, assuredSeconds: number): void {
+    this.timeouts[PROTO_INDEX[checkProtocol(protocol)]!] = [checkU32(unassuredSeconds, 'unassuredSeconds', 1), checkU32(assuredSeconds, 'assuredSeconds', 1)];
+  }
+
+  conntrackStats(): ConntrackStats {
+    return { entries: this.conntrack.size, max: this.conntrackMax, ...this.stats };
+  }
+
+  flushConntrack(): void {
+    for (const c of this.conntrack.values()) this.forget(c);
+    this.conntrack.clear();
+  }
+
+  /** Removes expired connections and affinity entries; returns the connections removed. */
+  sweep(): number {
+    let removed = 0;
+    for (const [key, c] of this.conntrack) {
+      if (c.expiry <= this.now) {
+        this.forget(c);
+        this.conntrack.delete(key);
+        removed++;
+      }
+    }
+    for (const [key, entry] of this.affinity) {
+      const sp = this.servicePorts.get(Number(key.split('|')[1]));
+      if (this.now - entry.lastUsed > (sp?.affinityTimeout ?? 0)) this.affinity.delete(key);
+    }
+    return removed;
+  }
+
+  ipvsConnections(node: number, endpointId: number): { active: number; inactive: number } {
+    return { ...(this.lc.get(`${node}|${endpointId}`) ?? { active: 0, inactive: 0 }) };
+  }
+
+  /** Runs packets in order; one result each. */
+  processAll(packets: readonly PacketInput[]): PacketResult[] {
+    return packets.map((p) => this.process(p));
+  }
+
+  /** One packet through its node's kube-proxy and conntrack. */
+  process(packet: PacketInput): PacketResult {
+    const proto = ProtocolNumber[packet.protocol];
+    const dst = toIPv4(packet.dstIP, 'packet.dstIP');
+    const src = toIPv4(packet.srcIP, 'packet.srcIP');
+    const node = this.nodes[packet.node];
+    const protoIndex = proto === undefined ? undefined : PROTO_INDEX[proto];
+    const arrival = ArrivalCode[packet.arrival];
+    const unchanged = (verdict: VerdictCode, flags = 0, servicePortId = NO_ID): PacketResult =>
+      ({ verdict, flags, dstIP: dst, dstPort: packet.dstPort, endpointId: NO_ID, servicePortId });
+    if (!node || protoIndex === undefined || arrival === undefined) return unchanged(Verdict.INVALID);
+
+    // 1. Conntrack: an established connection keeps its translation.
+    const key = `${packet.node}|${protoIndex}|${src}|${packet.srcPort}|${dst}|${packet.dstPort}`;
+    const known = this.conntrack.get(key);
+    if (known && known.expiry > this.now) {
+      if (!known.assured) {
+        known.assured = true;
+        if (known.countedByLc && protoIndex === 0) this.lcCount(known, -1, +1);
+      }
+      known.expiry = this.now + this.timeouts[protoIndex]![1]!;
+      return {
+        verdict: Verdict.DNAT,
+        flags: ResultFlag.CONNTRACK_HIT | (known.snat ? ResultFlag.SNAT : 0),
+        dstIP: known.endpointIP, dstPort: known.endpointPort, endpointId: known.endpointId, servicePortId: known.servicePortId,
+      };
+    }
+
+    // 2. Which service-port: a service address first (KUBE-SERVICES), then a NodePort on a local address.
+    let flags = 0;
+    let spId: number | undefined;
+    let external = false;
+    const address = this.serviceAddresses.get(`${proto}|${dst}|${packet.dstPort}`);
+    if (address) {
+      spId = address.servicePort;
+      external = address.kind !== 'ClusterIP';
+    } else {
+      const np = this.nodePorts.get(`${proto}|${packet.dstPort}`);
+      const viaAddress = node.addresses.get(dst) === true;
+      const viaLocalhost = node.localhostNodePorts && dst >>> 24 === 127 && packet.arrival === 'host';
+      if (np !== undefined && (viaAddress || viaLocalhost)) {
+        spId = np;
+        external = true;
+        flags |= ResultFlag.NODEPORT;
+      }
+    }
+    if (spId === undefined) return unchanged(Verdict.PASS);
+    const sp = this.servicePort(spId);
+
+    // 3. The kernel allocates the conntrack entry first: a full table evicts or drops.
+    if (!known && this.conntrack.size >= this.conntrackMax) {
+      const victim = [...this.conntrack].find(([, c]) => c.expiry <= this.now || !c.assured);
+      if (!victim) {
+        this.stats.drops++;
+        return unchanged(Verdict.DROP_CONNTRACK_FULL, flags, spId);
+      }
+      this.forget(victim[1]);
+      this.conntrack.delete(victim[0]);
+      this.stats.earlyDrops++;
+      flags |= ResultFlag.EARLY_DROP;
+    }
+
+    // 4. Endpoints and policy.
+    const cluster = usable(sp.endpoints);
+    if (cluster.length === 0) return unchanged(Verdict.REJECT, flags, spId);
+    const fromPodCidr = node.detector !== null && ((src & node.detector.mask) >>> 0) === node.detector.base;
+    let masquerade = false;
+    let useLocal = false;
+    if (!external) {
+      masquerade = node.masqueradeAll || (node.detector !== null && !fromPodCidr);
+      useLocal = sp.internalLocal;
+    } else if (!sp.externalLocal) {
+      masquerade = true;
+    } else if (fromPodCidr) {
+      // pod traffic short-circuits to all endpoints
+    } else if (packet.arrival === 'host') {
+      masquerade = true;
+    } else {
+      useLocal = true;
+    }
+    let candidates = cluster;
+    if (useLocal) {
+      flags |= ResultFlag.LOCAL_POLICY;
+      candidates = usable(sp.endpoints.filter((ep) => ep.node === packet.node));
+      if (candidates.length === 0) return unchanged(Verdict.DROP, flags, spId);
+    }
+
+    // 5. Selection.
+    const flow = flowHash(packet.node, protoIndex, src, packet.srcPort, dst, packet.dstPort);
+    const vs = node.mode === 'ipvs' ? dst : 0;
+    const affinityKey = `${packet.node}|${spId}|${vs}|${src}`;
+    let chosen: RefEndpoint | undefined;
+    if (sp.affinity) {
+      const entry = this.affinity.get(affinityKey);
+      if (entry && this.now - entry.lastUsed <= sp.affinityTimeout) {
+        chosen = candidates.find((ep) => ep.ip === entry.ip && ep.port === entry.port);
+        if (chosen) flags |= ResultFlag.AFFINITY;
+      }
+    }
+    chosen ??= candidates[this.pick(node, packet.node, spId, sp, candidates, !useLocal, flow, src, dst)]!;
+    if (sp.affinity) this.affinity.set(affinityKey, { ip: chosen.ip, port: chosen.port, lastUsed: this.now });
+
+    // 6. Hairpin masquerade, then the new conntrack entry.
+    if (chosen.ip === src) masquerade = true;
+    if (masquerade) flags |= ResultFlag.MASQUERADE | ResultFlag.SNAT;
+    const connection: RefConnection = {
+      node: packet.node, protoIndex, endpointIP: chosen.ip, endpointPort: chosen.port, endpointId: chosen.id, servicePortId: spId,
+      snat: masquerade, assured: false, countedByLc: node.mode === 'ipvs' && node.scheduler === 'lc',
+      expiry: this.now + this.timeouts[protoIndex]![0]!,
+    };
+    if (known) this.forget(known);
+    this.conntrack.delete(key);
+    this.conntrack.set(key, connection);
+    if (connection.countedByLc) this.lcCount(connection, protoIndex === 0 ? 0 : 1, protoIndex === 0 ? 1 : 0);
+    this.stats.inserted++;
+    return { verdict: Verdict.DNAT, flags, dstIP: chosen.ip, dstPort: chosen.port, endpointId: chosen.id, servicePortId: spId };
+  }
+
+  /** The index in `candidates` the node's data plane picks for a new connection. */
+  private pick(node: RefNode, nodeId: number, spId: number, sp: RefServicePort, candidates: RefEndpoint[], isCluster: boolean, flow: number, src: number, dst: number): number {
+    const n = candidates.length;
+    if (node.mode === 'iptables') {
+      // One statistic rule per endpoint but the last, each with a fresh 31-bit draw.
+      for (let i = 0; i < n - 1; i++) {
+        if ((draw(flow, this.seed, i) & 0x7fffffff) < statisticThreshold(n - i)) return i;
+      }
+      return n - 1;
+    }
+    if (node.mode === 'nftables') return Math.floor((draw(flow, this.seed, 0) * n) / 2 ** 32);
+    switch (node.scheduler) {
+      case 'rr': {
+        const key = `${nodeId}|${spId}|${dst}`;
+        const i = (this.rrNext.get(key) ?? 0) % n;
+        this.rrNext.set(key, i + 1);
+        return i;
+      }
+      case 'lc': {
+        let best = 0;
+        let bestOverhead = Infinity;
+        candidates.forEach((ep, i) => {
+          const c = this.lc.get(`${nodeId}|${ep.id}`) ?? { active: 0, inactive: 0 };
+          const overhead = c.active * 256 + c.inactive;
+          if (overhead < bestOverhead) { best = i; bestOverhead = overhead; }
+        });
+        return best;
+      }
+      case 'sh':
+        return hash32(src, 8) % n;
+      case 'mh': {
+        const table = isCluster ? (sp.maglev ??= buildMaglevTable(candidates)) : buildMaglevTable(candidates);
+        return maglevLookup(table, src);
+      }
+    }
+  }
+
+  private lcCount(c: RefConnection, dActive: number, dInactive: number): void {
+    const key = `${c.node}|${c.endpointId}`;
+    const counts = this.lc.get(key) ?? { active: 0, inactive: 0 };
+    counts.active += dActive;
+    counts.inactive += dInactive;
+    this.lc.set(key, counts);
+  }
+
+  /** A connection leaves the table. */
+  private forget(c: RefConnection): void {
+    if (!c.countedByLc) return;
+    const active = c.protoIndex !== 0 || c.assured;
+    this.lcCount(c, active ? -1 : 0, active ? 0 : -1);
+  }
+}
+
+/** kube-proxy's usable endpoints: the ready ones, else the serving and terminating ones. */
+function usable(endpoints: RefEndpoint[]): RefEndpoint[] {
+  const ready = endpoints.filter((ep) => ep.ready);
+  return ready.length > 0 ? ready : endpoints.filter((ep) => ep.serving && ep.terminating);
+}
