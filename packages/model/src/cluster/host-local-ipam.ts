@@ -74,6 +74,13 @@ export class HostLocalIPAM implements PodIPAM {
       throw new KubeNetsimError('E_NODE_IP_IN_USE', `The node IP ${internalIP} is already another node's`, { object: `Node ${nodeName}` });
     }
     const range = request.podCIDR ? CIDR.parse(request.podCIDR, `spec.podCIDR of Node ${nodeName}`) : this.#nextRange(nodeName);
+    const overlapping = [...this.#nodes.values()].find((n) => n.range.overlaps(range));
+    if (overlapping) {
+      throw new KubeNetsimError('E_POD_CIDR_OVERLAP', `The pod range ${range.toString()} of Node ${nodeName} overlaps ${overlapping.range.toString()} of Node ${overlapping.network.nodeName}`, {
+        object: `Node ${nodeName}`,
+        hint: 'give every node its own spec.podCIDR',
+      });
+    }
     const gateway = range.nth(1);
     const network: NodeNetwork = {
       nodeName,

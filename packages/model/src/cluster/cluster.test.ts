@@ -1,0 +1,185 @@
+import { describe, expect, test } from 'vitest';
+import { KubeNetsimError } from '../errors.js';
+import { CIDR } from '../ip/index.js';
+import { buildCluster } from './build-cluster.js';
+import type { Cluster } from './cluster.js';
+import * as f from './testing/fixtures.js';
+
+function caught(fn: () => void): KubeNetsimError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof KubeNetsimError) return e;
+    throw e;
+  }
+  throw new Error('expected a KubeNetsimError');
+}
+
+/** Everything a user can observe, for before/after comparisons. */
+function snapshot(c: Cluster) {
+  return { objects: c.objects(), events: structuredClone(c.events()), now: c.now, ips: c.allocatedClusterIPs(), ports: c.allocatedNodePorts() };
+}
+
+function shop(): Cluster {
+  return buildCluster(
+    f.input({
+      clusterConfig: f.clusterConfig({ nodes: 3, region: 'us-east-1' }),
+      namespaces: [f.namespace('shop')],
+      deployments: [f.deployment('shop', 'web', 3)],
+      services: [
+        f.service('shop', 'web', { app: 'web' }, [{ name: 'http', port: 80, targetPort: 'http' }], { type: 'NodePort' }),
+        f.service('kube-system', 'kube-dns', { 'k8s-app': 'kube-dns' }, [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }]),
+      ],
+    }),
+    { seed: 7 },
+  );
+}
+
+describe('buildCluster', () => {
+  test('node groups become EC2-named, EKS-labelled nodes, one zone after another', () => {
+    const c = shop();
+    const nodes = c.nodes();
+    expect(nodes).toHaveLength(3);
+    for (const n of nodes) {
+      const ip = n.status!.addresses!.find((a) => a.type === 'InternalIP')!.address;
+      expect(n.metadata.name).toBe(`ip-${ip.replace(/\./g, '-')}.ec2.internal`);
+      expect(n.metadata.labels).toMatchObject({ 'node.kubernetes.io/instance-type': 'm5.large', 'alpha.eksctl.io/nodegroup-name': 'ng-1', 'kubernetes.io/hostname': n.metadata.name });
+      const subnet = c.config.subnets.find((s) => s.zone === n.metadata.labels!['topology.kubernetes.io/zone'] && s.public)!;
+      expect(CIDR.parse(subnet.cidr).contains(ip)).toBe(true);
+      expect(c.nodeNetwork(n.metadata.name)?.internalIP).toBe(ip);
+    }
+    // us-east-1: two zones by default, round-robin.
+    expect(nodes.map((n) => n.metadata.labels!['topology.kubernetes.io/zone']).sort()).toEqual(['us-east-1a', 'us-east-1a', 'us-east-1b']);
+  });
+
+  test('system namespaces, the kubernetes Service on the 1st address and kube-dns on the 10th', () => {
+    const c = shop();
+    expect(c.namespaces().map((n) => n.metadata.name)).toEqual(['default', 'kube-node-lease', 'kube-public', 'kube-system', 'shop']);
+    expect(c.service('default', 'kubernetes')?.spec.clusterIP).toBe('10.100.0.1');
+    expect(c.service('kube-system', 'kube-dns')?.spec.clusterIP).toBe('10.100.0.10');
+    const web = c.service('shop', 'web')!;
+    expect(CIDR.parse('10.100.0.0/16').contains(web.spec.clusterIP!)).toBe(true);
+    expect(web.spec.ports![0]!.nodePort).toBeGreaterThanOrEqual(30086);
+    expect(c.allocatedClusterIPs()).toContain(web.spec.clusterIP);
+  });
+
+  test('a VPC inside 10.0.0.0/8 moves the service CIDR to 172.20.0.0/16', () => {
+    const c = buildCluster(f.input({ clusterConfig: f.clusterConfig({ nodes: 1, vpcCIDR: '10.0.0.0/16' }) }));
+    expect(c.serviceCIDR.toString()).toBe('172.20.0.0/16');
+    expect(c.service('default', 'kubernetes')?.spec.clusterIP).toBe('172.20.0.1');
+  });
+
+  test('observed Services keep their ClusterIP and NodePorts; dynamic picks avoid them whatever the input order', () => {
+    const observed = f.service('shop', 'old', { app: 'x' }, [{ port: 80, nodePort: 30500 }], { type: 'NodePort', clusterIP: '10.100.7.7' });
+    const outOfRange = f.service('shop', 'weird', { app: 'x' }, [{ port: 80, nodePort: 40000 }], { type: 'NodePort', clusterIP: '192.0.2.1' });
+    for (let seed = 0; seed < 20; seed++) {
+      const fresh = Array.from({ length: 20 }, (_, i) => f.service('shop', `s${i}`, { app: 'x' }, [{ port: 80 }], { type: 'NodePort' }));
+      const c = buildCluster(f.input({ namespaces: [f.namespace('shop')], services: [...fresh, observed, outOfRange] }), { seed });
+      expect(c.service('shop', 'old')?.spec.clusterIP).toBe('10.100.7.7');
+      expect(c.service('shop', 'old')?.spec.ports?.[0]?.nodePort).toBe(30500);
+      expect(c.service('shop', 'weird')?.spec.ports?.[0]?.nodePort).toBe(40000);
+      expect(c.service('shop', 'weird')?.spec.clusterIP).toBe('192.0.2.1');
+      const ips = c.services().map((s) => s.spec.clusterIP);
+      expect(new Set(ips).size).toBe(ips.length);
+    }
+  });
+
+  test('only Nodes given (kubenet-style): no node group is launched, host-local IPAM', () => {
+    const c = buildCluster(f.input({ nodes: [f.node('worker-1', '10.0.0.11', { podCIDR: '10.244.5.0/24' })], pods: [f.pod('default', 'p', {})] }));
+    expect(c.nodes().map((n) => n.metadata.name)).toEqual(['worker-1']);
+    expect(c.ipam.name).toBe('host-local');
+    expect(c.pod('default', 'p')?.status?.podIP).toBe('10.244.5.2');
+  });
+
+  test('an observed running pod keeps its IP, and the IPAM does not hand it out again', () => {
+    const running = f.pod('default', 'seen', { app: 'x' }, { nodeName: 'worker-1' });
+    running.status = { phase: 'Running', podIP: '10.244.5.2', hostIP: '10.0.0.11' };
+    const c = buildCluster(f.input({ nodes: [f.node('worker-1', '10.0.0.11', { podCIDR: '10.244.5.0/24' })], pods: [running, f.pod('default', 'new', {})] }));
+    expect(c.pod('default', 'seen')?.status?.podIP).toBe('10.244.5.2');
+    expect(c.pod('default', 'new')?.status?.podIP).toBe('10.244.5.3');
+  });
+
+  test('an error about an input object carries its file position', () => {
+    const input = f.input({ namespaces: [f.namespace('shop')], services: [f.service('shop', 'web', { app: 'web' }, [{ port: 80 }, { port: 81 }])] });
+    input.positions.set('Service/shop/web', { file: 'shop.yaml', line: 12, column: 1 });
+    const err = caught(() => buildCluster(input));
+    expect(err.position).toEqual({ file: 'shop.yaml', line: 12, column: 1 });
+    expect(err.format()).toBe('shop.yaml:12:1: Service shop/web: The Service "web" is invalid: spec.ports[0].name: Required value');
+  });
+});
+
+describe('changes are transactions', () => {
+  test('a Service asking for a taken ClusterIP is rejected and nothing of the batch is applied', () => {
+    const c = shop();
+    const before = snapshot(c);
+    const taken = c.service('shop', 'web')!.spec.clusterIP!;
+    const err = caught(() =>
+      c.apply([f.deployment('shop', 'api', 2), f.service('shop', 'api', { app: 'api' }, [{ port: 80 }], { type: 'NodePort' }), f.service('shop', 'clash', { app: 'api' }, [{ port: 80 }], { clusterIP: taken })]),
+    );
+    expect(err.code).toBe('E_CLUSTER_IP_ALLOCATED');
+    expect(err.object).toBe('Service shop/clash');
+    expect(snapshot(c)).toEqual(before);
+  });
+
+  test('apply into a namespace that does not exist', () => {
+    const c = shop();
+    const err = caught(() => c.apply([f.deployment('nowhere', 'x', 1)]));
+    expect(err.message).toBe('namespaces "nowhere" not found');
+    c.apply([f.namespace('nowhere'), f.deployment('nowhere', 'x', 1)]);
+    expect(c.pods('nowhere')).toHaveLength(1);
+  });
+
+  test('re-applying a Service keeps its ClusterIP and NodePort; changing the ClusterIP is refused', () => {
+    const c = shop();
+    const web = c.service('shop', 'web')!;
+    c.apply([f.service('shop', 'web', { app: 'web' }, [{ name: 'http', port: 80, targetPort: 'http' }, { name: 'metrics', port: 9090 }], { type: 'NodePort' })]);
+    const again = c.service('shop', 'web')!;
+    expect(again.spec.clusterIP).toBe(web.spec.clusterIP);
+    expect(again.spec.ports![0]!.nodePort).toBe(web.spec.ports![0]!.nodePort);
+    expect(again.spec.ports![1]!.nodePort).toBeDefined();
+    const before = snapshot(c);
+    expect(caught(() => c.apply([f.service('shop', 'web', { app: 'web' }, [{ port: 80 }], { clusterIP: '10.100.9.9' })])).message).toBe(
+      'The Service "web" is invalid: spec.clusterIPs[0]: Invalid value: []string{"10.100.9.9"}: may not change once set',
+    );
+    expect(snapshot(c)).toEqual(before);
+  });
+
+  test('deleting a Service gives its ClusterIP and NodePorts back', () => {
+    const c = shop();
+    const web = c.service('shop', 'web')!;
+    c.delete({ kind: 'Service', namespace: 'shop', name: 'web' });
+    expect(c.allocatedClusterIPs()).not.toContain(web.spec.clusterIP);
+    expect(c.allocatedNodePorts()).toEqual([]);
+    expect(c.endpointSlices('shop')).toEqual([]);
+    expect(caught(() => c.delete({ kind: 'Service', namespace: 'shop', name: 'web' })).message).toBe('services "web" not found');
+  });
+
+  test('bad arguments are typed errors and change nothing', () => {
+    const c = shop();
+    const before = snapshot(c);
+    expect(caught(() => c.scale({ kind: 'Deployment', namespace: 'shop', name: 'web' }, -1)).code).toBe('E_WORKLOAD_INVALID');
+    expect(caught(() => c.advance(-5)).code).toBe('E_INVALID_DURATION');
+    expect(caught(() => c.delete({ kind: 'Namespace', name: 'kube-system' })).code).toBe('E_DELETE_FORBIDDEN');
+    expect(caught(() => c.apply([{ ...f.deployment('shop', 'bad', 1), spec: { ...f.deployment('shop', 'bad', 1).spec, selector: { matchLabels: { app: 'other' } } } }])).message).toBe(
+      'The Deployment "bad" is invalid: spec.template.metadata.labels: Invalid value: {"app":"bad"}: `selector` does not match template `labels`',
+    );
+    expect(snapshot(c)).toEqual(before);
+  });
+
+  test('deleting a node moves its pods elsewhere and frees its name', () => {
+    const c = shop();
+    const victim = c.pods('shop')[0]!.spec.nodeName!;
+    c.delete({ kind: 'Node', name: victim });
+    expect(c.nodes()).toHaveLength(2);
+    expect(c.pods('shop').filter((p) => p.status?.phase === 'Running')).toHaveLength(3);
+    expect(c.pods().every((p) => p.spec.nodeName !== victim)).toBe(true);
+  });
+
+  test('a clone is independent of its original', () => {
+    const c = shop();
+    const copy = c.clone();
+    copy.scale({ kind: 'Deployment', namespace: 'shop', name: 'web' }, 6);
+    expect(c.pods('shop')).toHaveLength(3);
+    expect(copy.pods('shop')).toHaveLength(6);
+  });
+});

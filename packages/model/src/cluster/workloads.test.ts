@@ -1,0 +1,120 @@
+import { describe, expect, test } from 'vitest';
+import { buildCluster } from './build-cluster.js';
+import { NAME_ALPHABET, podTemplateHash, safeEncodeString } from './names.js';
+import * as f from './testing/fixtures.js';
+
+const nodes = (n: number) => Array.from({ length: n }, (_, i) => f.node(`node-${i + 1}`, `10.0.0.${i + 11}`, { podCIDR: `10.244.${i}.0/24` }));
+const alphabet = `[${NAME_ALPHABET}]`;
+
+describe('workload controllers', () => {
+  test('Deployment → ReplicaSet <name>-<pod-template-hash> → pods <rs>-<5 chars>', () => {
+    const d = f.deployment('shop', 'web', 3);
+    const c = buildCluster(f.input({ nodes: nodes(2), namespaces: [f.namespace('shop')], deployments: [d] }));
+    const [rs] = c.replicaSets('shop');
+    const hash = podTemplateHash(d.spec.template);
+    expect(hash).toMatch(new RegExp(`^${alphabet}{1,10}$`));
+    expect(rs?.metadata.name).toBe(`web-${hash}`);
+    expect(rs?.metadata.labels?.['pod-template-hash']).toBe(hash);
+    expect(rs?.spec.selector.matchLabels).toEqual({ app: 'web', 'pod-template-hash': hash });
+    const pods = c.pods('shop');
+    expect(pods).toHaveLength(3);
+    for (const p of pods) {
+      expect(p.metadata.name).toMatch(new RegExp(`^web-${hash}-${alphabet}{5}$`));
+      expect(p.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'ReplicaSet', name: `web-${hash}`, controller: true });
+      expect(p.metadata.labels).toEqual({ app: 'web', 'pod-template-hash': hash });
+    }
+  });
+
+  test('SafeEncodeString maps each digit through the alphabet, as apimachinery does', () => {
+    // '0' is code 48 → 48 % 27 = 21 → '4'; '9' is 57 → 3 → 'f'.
+    expect(safeEncodeString('0')).toBe('4');
+    expect(safeEncodeString('9')).toBe('f');
+    expect(safeEncodeString('1234567890')).toHaveLength(10);
+  });
+
+  test('the same input and seed build the same cluster; another seed picks other names and IPs', () => {
+    const build = (seed: number) =>
+      buildCluster(f.input({ nodes: nodes(2), deployments: [f.deployment('default', 'web', 3)], services: [f.service('default', 'web', { app: 'web' })] }), { seed });
+    expect(build(42).objects()).toEqual(build(42).objects());
+    const names = (seed: number) => build(seed).pods().map((p) => p.metadata.name).join();
+    expect(names(42)).not.toEqual(names(43));
+  });
+
+  test('StatefulSet pods are <name>-0..n-1 with hostname and subdomain', () => {
+    const c = buildCluster(f.input({ nodes: nodes(2), statefulSets: [f.statefulSet('default', 'redis', 3, 'redis')] }));
+    expect(c.pods().map((p) => [p.metadata.name, p.spec.hostname, p.spec.subdomain])).toEqual([
+      ['redis-0', 'redis-0', 'redis'],
+      ['redis-1', 'redis-1', 'redis'],
+      ['redis-2', 'redis-2', 'redis'],
+    ]);
+    c.scale({ kind: 'StatefulSet', namespace: 'default', name: 'redis' }, 1);
+    expect(c.pods().filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name)).toEqual(['redis-0']);
+    expect(c.pod('default', 'redis-2')?.metadata.deletionTimestamp).toBeDefined();
+    c.advance(30);
+    expect(c.pods().map((p) => p.metadata.name)).toEqual(['redis-0']);
+  });
+
+  test('DaemonSet: one pod per eligible node; a tainted node is skipped unless tolerated', () => {
+    const ns = nodes(3);
+    ns[2]!.spec!.taints = [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }];
+    const c = buildCluster(
+      f.input({
+        nodes: ns,
+        daemonSets: [f.daemonSet('kube-system', 'node-exporter'), f.daemonSet('kube-system', 'aws-node', { tolerations: [{ operator: 'Exists' }], hostNetwork: true })],
+      }),
+    );
+    const on = (ds: string) => c.pods('kube-system').filter((p) => p.metadata.name.startsWith(`${ds}-`)).map((p) => p.spec.nodeName).sort();
+    expect(on('node-exporter')).toEqual(['node-1', 'node-2']);
+    expect(on('aws-node')).toEqual(['node-1', 'node-2', 'node-3']);
+    for (const p of c.pods('kube-system')) expect(p.metadata.name).toMatch(new RegExp(`^(node-exporter|aws-node)-${alphabet}{5}$`));
+  });
+
+  test('scaling a Deployment down deletes the newest pods first and they terminate for 30 s', () => {
+    const c = buildCluster(f.input({ nodes: nodes(2), deployments: [f.deployment('default', 'web', 4)] }));
+    c.scale({ kind: 'Deployment', namespace: 'default', name: 'web' }, 2);
+    const terminating = c.pods().filter((p) => p.metadata.deletionTimestamp);
+    expect(terminating).toHaveLength(2);
+    expect(terminating.every((p) => p.status?.podIP)).toBe(true);
+    c.advance(25);
+    expect(c.pods()).toHaveLength(4);
+    c.advance(5);
+    expect(c.pods()).toHaveLength(2);
+  });
+
+  test('a deleted pod of a ReplicaSet is replaced at once; the old one keeps terminating', () => {
+    const c = buildCluster(f.input({ nodes: nodes(1), deployments: [f.deployment('default', 'web', 1)] }));
+    const [old] = c.pods();
+    c.delete({ kind: 'Pod', namespace: 'default', name: old!.metadata.name });
+    const pods = c.pods();
+    expect(pods).toHaveLength(2);
+    const fresh = pods.find((p) => p.metadata.name !== old!.metadata.name)!;
+    expect(fresh.status?.phase).toBe('Running');
+    expect(fresh.status?.podIP).not.toBe(old!.status?.podIP);
+  });
+
+  test('a changed template rolls to a new ReplicaSet and the old one scales to 0', () => {
+    const d = f.deployment('default', 'web', 2);
+    const c = buildCluster(f.input({ nodes: nodes(2), deployments: [d] }));
+    const first = c.replicaSets()[0]!.metadata.name;
+    const next = structuredClone(d);
+    next.spec.template.spec.containers[0]!.image = 'app:v2';
+    c.apply([next]);
+    const byName = new Map(c.replicaSets().map((rs) => [rs.metadata.name, rs.spec.replicas]));
+    expect(byName.get(first)).toBe(0);
+    expect([...byName.values()].sort()).toEqual([0, 2]);
+    expect(c.pods().filter((p) => !p.metadata.deletionTimestamp).every((p) => !p.metadata.name.startsWith(`${first}-`))).toBe(true);
+  });
+
+  test('observed pods of a dump are adopted, not duplicated', () => {
+    const d = f.deployment('default', 'web', 2);
+    const first = buildCluster(f.input({ nodes: nodes(1), deployments: [d] }));
+    const dumped = first.objects();
+    const again = buildCluster(f.input({
+      nodes: dumped.filter((o) => o.kind === 'Node') as never,
+      deployments: [d],
+      replicaSets: dumped.filter((o) => o.kind === 'ReplicaSet') as never,
+      pods: dumped.filter((o) => o.kind === 'Pod') as never,
+    }));
+    expect(again.pods().map((p) => [p.metadata.name, p.status?.podIP])).toEqual(first.pods().map((p) => [p.metadata.name, p.status?.podIP]));
+  });
+});
