@@ -62,3 +62,15 @@ export {
   nodePortAddressIPs,
   renderIptablesRestore,
 } from './iptables/restore.js';
+export { type CniRules, type ForeignTableRules, type IptablesSaveInput, buildIptablesSave, renderIptablesSave } from './iptables/save.js';
+export { saveProbability, saveString, toSaveSyntax } from './iptables/save-format.js';
+export {
+  type InterpreterContext,
+  type InterpreterPacket,
+  type InterpreterRun,
+  type MatchedRule,
+  interpretPacket,
+  ruleHits,
+} from './interpreter/evaluate.js';
+export { type ExplainIptablesOptions, explainIptables, interpreterPacketOf, summarizeRuns } from './interpreter/explain.js';
+export { type Chain as IptablesChain, type IptablesRuleset, type Match as IptablesMatch, type Rule as IptablesRule, type Table as IptablesTable, type Target as IptablesTarget, parseIptables, tokenize } from './interpreter/ruleset.js';
