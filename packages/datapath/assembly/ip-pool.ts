@@ -11,7 +11,7 @@
 
 import {
   KIND_POOL, STATUS_BAD_CAPACITY, STATUS_BAD_HANDLE, STATUS_BAD_RANGE, STATUS_BAD_SLOT, STATUS_OK,
-  STATUS_POOL_EXHAUSTED, STATUS_POOL_FULL, STATUS_SLOT_ASSIGNED, STATUS_SLOT_COOLING, STATUS_SLOT_NOT_ASSIGNED,
+  STATUS_POOL_EXHAUSTED, STATUS_POOL_FULL, STATUS_SLOT_ASSIGNED, STATUS_SLOT_NOT_ASSIGNED,
   STATUS_TIME_OVERFLOW, handleNew, handleRelease, handleResolve, inMemory, setStatus,
 } from './tables-handles';
 
@@ -191,15 +191,14 @@ export function ipPoolAddSlot(handle: i32): i32 {
 }
 
 /**
- * Removes a free slot that is not cooling (its IP goes back to EC2). SLOT_ASSIGNED if a pod holds it,
- * SLOT_COOLING if it was released less than the cooldown before `now`, BAD_SLOT if absent. Status.
+ * Removes an unassigned slot (its IP goes back to EC2), cooling or not: ipamd's FreeableIPs picks unassigned
+ * addresses without looking at their cooldown. SLOT_ASSIGNED if a pod holds it, BAD_SLOT if absent. Status.
  */
-export function ipPoolRemoveSlot(handle: i32, slot: u32, now: u32): i32 {
+export function ipPoolRemoveSlot(handle: i32, slot: u32): i32 {
   const p = handleResolve(handle, KIND_POOL);
   if (p == 0) return STATUS_BAD_HANDLE;
   if (slot >= load<u32>(p, 4) || !bitGet(presentMask(p), slot)) return STATUS_BAD_SLOT;
   if (!bitGet(freeMask(p), slot)) return STATUS_SLOT_ASSIGNED;
-  if (load<u32>(freeableAt(p) + (<usize>slot << 2)) > now) return STATUS_SLOT_COOLING;
   bitClear(presentMask(p), slot);
   bitClear(freeMask(p), slot);
   store<u32>(freeableAt(p) + (<usize>slot << 2), 0);

@@ -17,11 +17,10 @@ export const STATUS_BAD_RANGE: i32 = 7;
 export const STATUS_BAD_SLOT: i32 = 8;
 export const STATUS_SLOT_ASSIGNED: i32 = 9;
 export const STATUS_SLOT_NOT_ASSIGNED: i32 = 10;
-export const STATUS_SLOT_COOLING: i32 = 11;
-export const STATUS_POOL_FULL: i32 = 12;
-export const STATUS_POOL_EXHAUSTED: i32 = 13;
-export const STATUS_TIME_OVERFLOW: i32 = 14;
-export const STATUS_BAD_CAPACITY: i32 = 15;
+export const STATUS_POOL_FULL: i32 = 11;
+export const STATUS_POOL_EXHAUSTED: i32 = 12;
+export const STATUS_TIME_OVERFLOW: i32 = 13;
+export const STATUS_BAD_CAPACITY: i32 = 14;
 
 export const KIND_LPM: u32 = 1;
 export const KIND_POOL: u32 = 2;

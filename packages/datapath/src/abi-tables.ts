@@ -47,8 +47,8 @@ export interface TablesExports {
   ipPoolFree(handle: number): number;
   /** Adds a free slot at the lowest absent index; returns it, or −status. */
   ipPoolAddSlot(handle: number): number;
-  /** Removes a free, not cooling slot. Status. */
-  ipPoolRemoveSlot(handle: number, slot: number, now: number): number;
+  /** Removes an unassigned slot, cooling or not. Status. */
+  ipPoolRemoveSlot(handle: number, slot: number): number;
   /** Assigns the lowest free slot not cooling at `now`; returns it, or −POOL_EXHAUSTED / −status. */
   ipPoolAllocate(handle: number, now: number): number;
   /** Assigns up to `count` slots, writing u32 indices at `outPtr`; returns how many, or −status. */
@@ -86,11 +86,10 @@ export const TableStatus = {
   BAD_SLOT: 8,
   SLOT_ASSIGNED: 9,
   SLOT_NOT_ASSIGNED: 10,
-  SLOT_COOLING: 11,
-  POOL_FULL: 12,
-  POOL_EXHAUSTED: 13,
-  TIME_OVERFLOW: 14,
-  BAD_CAPACITY: 15,
+  POOL_FULL: 11,
+  POOL_EXHAUSTED: 12,
+  TIME_OVERFLOW: 13,
+  BAD_CAPACITY: 14,
 } as const;
 
 /** The lookup result (u32) for an address no prefix matches; it cannot be stored as a value. */

@@ -14,7 +14,6 @@ export type DatapathErrorCode =
   | 'E_IP_POOL_SLOT_ABSENT'
   | 'E_IP_POOL_SLOT_ASSIGNED'
   | 'E_IP_POOL_SLOT_NOT_ASSIGNED'
-  | 'E_IP_POOL_SLOT_COOLING'
   | 'E_IP_POOL_FULL';
 
 export class DatapathError extends Error {

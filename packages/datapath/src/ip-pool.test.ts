@@ -55,17 +55,16 @@ describe.each(implementations)('IP slot pool (%s): known vectors', (_name, creat
     expect(pool.allocate(40)).toBe(2);
   });
 
-  it('grows and shrinks with the ENI: new slots fill the lowest hole; only free, cooled slots are removed', () => {
+  it('grows and shrinks with the ENI: new slots fill the lowest hole; unassigned slots, cooling or not, are removed', () => {
     const pool = create({ slots: 4, cooldownSeconds: 30 });
     pool.allocateMany(2, 0);
     expect(pool.addSlot()).toBe(4);
     expect(pool.extent).toBe(5);
-    expect(codeOf(() => pool.removeSlot(0, 0))).toBe('E_IP_POOL_SLOT_ASSIGNED');
+    expect(codeOf(() => pool.removeSlot(0))).toBe('E_IP_POOL_SLOT_ASSIGNED');
     pool.release(1, 5);
-    expect(codeOf(() => pool.removeSlot(1, 34))).toBe('E_IP_POOL_SLOT_COOLING');
-    expect(() => pool.removeSlot(1, 34)).toThrow(/until 35 s/);
-    pool.removeSlot(1, 35);
-    pool.removeSlot(2, 35);
+    expect(pool.isCooling(1, 34)).toBe(true);
+    pool.removeSlot(1);
+    pool.removeSlot(2);
     expect(pool.state(1, 35)).toBe('absent');
     expect(pool.counts(35)).toEqual({ total: 3, assigned: 1, cooling: 0, free: 2 });
     expect(codeOf(() => pool.release(1, 40))).toBe('E_IP_POOL_SLOT_ABSENT');
@@ -73,7 +72,7 @@ describe.each(implementations)('IP slot pool (%s): known vectors', (_name, creat
     expect(pool.addSlot()).toBe(1);
     expect(pool.freeableAt(1)).toBe(0);
     expect(pool.allocate(40)).toBe(1);
-    pool.removeSlot(4, 40);
+    pool.removeSlot(4);
     expect(pool.extent).toBe(4);
   });
 
@@ -212,7 +211,7 @@ function apply(pool: IpSlotPoolLike, o: Op, now: number): unknown {
     case 'claim': return outcome(() => pool.claim(o.slot));
     case 'aligned': return [outcome(() => pool.countAligned(o.blockSize, now)), outcome(() => pool.allocateAligned(o.blockSize, now))];
     case 'addSlot': return outcome(() => pool.addSlot());
-    case 'removeSlot': return outcome(() => pool.removeSlot(o.slot, now));
+    case 'removeSlot': return outcome(() => pool.removeSlot(o.slot));
     case 'inspect': return [outcome(() => pool.state(o.slot, now)), outcome(() => pool.freeableAt(o.slot)), pool.counts(now), pool.extent];
     case 'advance': return undefined;
   }

@@ -55,8 +55,11 @@ export interface IpSlotPoolLike {
   release(slot: number, now: number): void;
   /** Adds a free slot at the lowest absent index (the ENI gained an address) and returns it. */
   addSlot(): number;
-  /** Removes a free slot that is not cooling (its address goes back to EC2). */
-  removeSlot(slot: number, now: number): void;
+  /**
+   * Removes an unassigned slot, cooling or not (its address goes back to EC2): ipamd's `FreeableIPs` picks
+   * unassigned addresses without looking at their cooldown. Check `isCooling` first to be gentler.
+   */
+  removeSlot(slot: number): void;
   state(slot: number, now: number): SlotState;
   isCooling(slot: number, now: number): boolean;
   /**
@@ -99,11 +102,6 @@ export const poolErrors = {
     new DatapathError('E_IP_POOL_SLOT_ASSIGNED', `Cannot ${action} slot ${slot}: it is assigned; release it first`),
   notAssigned: (slot: number) =>
     new DatapathError('E_IP_POOL_SLOT_NOT_ASSIGNED', `Cannot release slot ${slot}: it is not assigned`),
-  cooling: (slot: number, freeableAt: number, now: number) =>
-    new DatapathError(
-      'E_IP_POOL_SLOT_COOLING',
-      `Cannot remove slot ${slot} at ${now} s: it cools down until ${freeableAt} s; remove it from then on`,
-    ),
   full: () => new DatapathError('E_IP_POOL_FULL', `The pool holds its maximum of ${IP_POOL_MAX_SLOTS} slots`),
   overflow: (now: number, cooldown: number) =>
     new RangeError(`Expected \`now\` + cooldown (${now} + ${cooldown} s) to fit in 2^32 − 1 simulated seconds`),
@@ -193,12 +191,9 @@ export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
     return slot;
   }
 
-  removeSlot(slot: number, now: number): void {
+  removeSlot(slot: number): void {
     checkSlot(slot);
-    checkSeconds('now', now);
-    const status = this.binding.abi.ipPoolRemoveSlot(this.handle, slot, now);
-    if (status === TableStatus.SLOT_COOLING) throw poolErrors.cooling(slot, this.freeableAt(slot) ?? 0, now);
-    this.#check(status, slot, 'remove');
+    this.#check(this.binding.abi.ipPoolRemoveSlot(this.handle, slot), slot, 'remove');
   }
 
   state(slot: number, now: number): SlotState {

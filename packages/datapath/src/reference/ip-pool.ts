@@ -97,12 +97,9 @@ export class ReferenceIpSlotPool implements IpSlotPoolLike {
     return slot;
   }
 
-  removeSlot(slot: number, now: number): void {
-    checkSlot(slot);
-    checkSeconds('now', now);
+  removeSlot(slot: number): void {
     const s = this.#present(slot);
     if (s.assigned) throw poolErrors.assigned(slot, 'remove');
-    if (s.freeableAt > now) throw poolErrors.cooling(slot, s.freeableAt, now);
     this.#slots[slot] = undefined;
     while (this.#slots.length > 0 && this.#slots[this.#slots.length - 1] === undefined) this.#slots.pop();
   }
