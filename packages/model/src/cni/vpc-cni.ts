@@ -214,6 +214,10 @@ export class VpcCni implements PodIPAM {
       if (inZone.length === 0) throw new KubeNetsimError('E_NO_SUBNET_IN_ZONE', `No subnet in zone ${request.zone}`, { ...object, hint: `zones: ${[...new Set(this.vpc.subnets.map((s) => s.zone))].join(', ')}` });
       candidates = inZone;
     }
+    // Subnets named by ENIConfigs are for pod ENIs (custom networking), not for nodes.
+    const podSubnets = new Set(this.eniConfigs.map((e) => e.spec.subnet));
+    const forNodes = candidates.filter((s) => !podSubnets.has(s.id) && !podSubnets.has(s.cidr.toString()));
+    if (forNodes.length > 0) candidates = forNodes;
     const priv = candidates.filter((s) => !s.public);
     if (priv.length > 0) candidates = priv;
     return candidates.reduce((best, s) => (s.freeAddresses > best.freeAddresses ? s : best));
