@@ -74,3 +74,7 @@ export {
 } from './interpreter/evaluate.js';
 export { type ExplainIptablesOptions, explainIptables, interpreterPacketOf, summarizeRuns } from './interpreter/explain.js';
 export { type Chain as IptablesChain, type IptablesRuleset, type Match as IptablesMatch, type Rule as IptablesRule, type Table as IptablesTable, type Target as IptablesTarget, parseIptables, tokenize } from './interpreter/ruleset.js';
+export { IPVS_DUMMY_DEVICE, type IpvsSyncInput, buildIpvsState, ipvsNodePortAddresses, ipvsRealServers } from './ipvs/build.js';
+export { type IpvsExplainOptions, explainIpvs, ipvsLocalAddresses } from './ipvs/explain.js';
+export { type IpvsConnectionCounts, ipvsRealServerLine, ipvsVirtualServerLine, printIpsetSave, printIpvsIptablesRestore, printIpvsadm, printKubeIpvs0 } from './ipvs/print.js';
+export type { IpvsIpset, IpvsIptablesRule, IpvsNodeState, IpvsRealServer, IpvsRuleMatch, IpvsVirtualServer } from './ipvs/state.js';
