@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { ClusterConfig } from '../api/config.js';
-import { KubeNetsimError } from '../errors.js';
 import { CIDR } from '../ip/index.js';
 import { eksNodeName, nodeGroupLabels, nodeGroupPlacements, nodeLabels, resolveClusterConfig } from './eks-defaults.js';
+import { thrown } from '../manifests/test-helpers.js';
 
 const config = (rest: Omit<ClusterConfig, 'apiVersion' | 'kind' | 'metadata'> & { metadata?: ClusterConfig['metadata'] }): ClusterConfig => ({
   apiVersion: 'eksctl.io/v1alpha5',
@@ -11,16 +11,6 @@ const config = (rest: Omit<ClusterConfig, 'apiVersion' | 'kind' | 'metadata'> & 
   metadata: { name: 'shop', region: 'us-west-2' },
   ...rest,
 });
-
-function thrown(f: () => unknown): KubeNetsimError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KubeNetsimError) return e;
-    throw e;
-  }
-  throw new Error('expected a KubeNetsimError');
-}
 
 describe('resolveClusterConfig: eksctl and EKS defaults', () => {
   it('with no ClusterConfig: us-west-2, three zones, 192.168.0.0/16, 10.100.0.0/16, no node groups', () => {

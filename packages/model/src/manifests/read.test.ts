@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { KubeNetsimError } from '../errors.js';
 import { readManifests } from './read.js';
+import { thrown } from './test-helpers.js';
 
 const read = (text: string, file = 'in.yaml') => readManifests([{ file, text }]);
-
-function thrown(f: () => unknown): KubeNetsimError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KubeNetsimError) return e;
-    throw e;
-  }
-  throw new Error('expected a KubeNetsimError');
-}
 
 const deployment = (replicas: string) => `apiVersion: apps/v1
 kind: Deployment
@@ -264,5 +254,88 @@ availabilityZones: [eu-west-1a, us-east-1b]
   it('a document that is not an object, and one without kind', () => {
     expect(thrown(() => read('- a\n- b\n')).message).toMatch(/Expected a Kubernetes object .* got a list/);
     expect(thrown(() => read('apiVersion: v1\nmetadata: {name: x}\n')).message).toMatch(/Expected `kind`/);
+  });
+});
+
+describe('readManifests: checks per kind', () => {
+  const cases: [string, string, string][] = [
+    [
+      'a Node address that is not an IP',
+      'apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus:\n  addresses: [{type: InternalIP, address: node-1}]\n',
+      'in.yaml:5:43: Node n1: Expected `status.addresses[0].address` to be an IP address, got "node-1"',
+    ],
+    [
+      'a Node pod capacity that is not a whole number',
+      'apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus:\n  capacity: {pods: 29.5}\n',
+      'in.yaml:5:20: Node n1: Expected `status.capacity.pods` to be a whole number of pods, got 29.5',
+    ],
+    [
+      'an IPv6 address in an IPv4 EndpointSlice',
+      'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s, namespace: a}\naddressType: IPv4\nendpoints: [{addresses: ["fd00::1"]}]\n',
+      'in.yaml:5:26: EndpointSlice a/s: Expected an IPv4 address in an IPv4 EndpointSlice, got fd00::1',
+    ],
+    [
+      'an EndpointSlice condition that is not a boolean',
+      'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s, namespace: a}\naddressType: IPv4\nendpoints:\n  - addresses: [10.0.0.1]\n    conditions: {ready: "yes"}\n',
+      'in.yaml:7:25: EndpointSlice a/s: Expected `endpoints[0].conditions.ready` to be true or false, got "yes"',
+    ],
+    [
+      'a kube-proxy masquerade bit out of range',
+      'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\niptables: {masqueradeBit: 32}\n',
+      'in.yaml:3:27: KubeProxyConfiguration: Expected `iptables.masqueradeBit` to be an integer from 0 to 31, got 32',
+    ],
+    [
+      'a kube-proxy duration that Go would not parse',
+      'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nconntrack: {tcpEstablishedTimeout: 1 day}\n',
+      'in.yaml:3:36: KubeProxyConfiguration: Expected `conntrack.tcpEstablishedTimeout` to be a duration such as 30s or 1h0m0s, got "1 day"',
+    ],
+    [
+      'an ENIConfig without a subnet',
+      'apiVersion: crd.k8s.amazonaws.com/v1alpha1\nkind: ENIConfig\nmetadata: {name: us-west-2a}\nspec: {securityGroups: [sg-1]}\n',
+      'in.yaml:4:7: ENIConfig us-west-2a: Expected `spec.subnet` (the subnet id pods on matching nodes take IPs from), and it is missing',
+    ],
+    [
+      'a node group with desiredCapacity above maxSize',
+      'apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: c}\nnodeGroups:\n  - {name: ng, desiredCapacity: 5, maxSize: 3}\n',
+      'in.yaml:5:33: ClusterConfig c: Expected `desiredCapacity` (5) to be within `minSize`..`maxSize`',
+    ],
+    [
+      'an ExternalName Service without externalName',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: a}\nspec: {type: ExternalName}\n',
+      'in.yaml:4:7: Service a/db: Expected `spec.externalName` (the DNS name an ExternalName Service points at), and it is missing',
+    ],
+    [
+      'a headless NodePort Service',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: w, namespace: a}\nspec: {type: NodePort, clusterIP: None, ports: [{port: 80}]}\n',
+      'in.yaml:4:35: Service a/w: A NodePort Service cannot be headless (`clusterIP: None`)',
+    ],
+    [
+      'externalTrafficPolicy on a ClusterIP Service',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: w, namespace: a}\nspec: {externalTrafficPolicy: Local, ports: [{port: 80}]}\n',
+      'in.yaml:4:31: Service a/w: `externalTrafficPolicy` may only be set for externally-accessible Services, not a ClusterIP Service',
+    ],
+    [
+      'two containers with one name',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec: {containers: [{name: c}, {name: c}]}\n',
+      'in.yaml:4:39: Pod a/p: Container name "c" is used twice in one pod',
+    ],
+    [
+      'a DaemonSet with replicas',
+      'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: d, namespace: a}\nspec:\n  replicas: 2\n  selector: {matchLabels: {a: b}}\n  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c}]}}\n',
+      'in.yaml:5:13: DaemonSet a/d: A DaemonSet has no `replicas`: it runs one pod on every node its template fits',
+    ],
+    [
+      'an upper-case object name',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: Web, namespace: a}\nspec: {containers: [{name: c}]}\n',
+      'in.yaml:3:18: Pod a/Web: Expected `metadata.name` to be a DNS subdomain (lowercase letters, digits, "-" and "."), got "Web"',
+    ],
+    [
+      'an env value that is a number',
+      'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: aws-node, namespace: kube-system}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec: {containers: [{name: aws-node, env: [{name: WARM_IP_TARGET, value: 5}]}]}\n',
+      'in.yaml:8:78: DaemonSet kube-system/aws-node: Expected `spec.template.spec.containers[0].env[0].value` to be a string, got 5\n  hint: quote it: "5"',
+    ],
+  ];
+  it.each(cases)('%s', (_, text, expected) => {
+    expect(thrown(() => read(text)).format()).toBe(expected);
   });
 });
