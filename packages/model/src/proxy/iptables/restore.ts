@@ -1,4 +1,4 @@
-import type { ResolvedKubeProxyConfiguration } from '../config.js';
+import type { LocalTrafficDetector, ResolvedKubeProxyConfiguration } from '../config.js';
 import { ifLocal, ifNotLocal } from '../config.js';
 import { categorizeEndpoints } from '../categorize-endpoints.js';
 import {
@@ -48,6 +48,8 @@ export interface IptablesSyncInput {
   host?: IptablesHostFeatures;
   /** Overrides the mark text (kube-proxy's unit tests use `0x4000`; the real one writes `0x00004000`). */
   masqueradeMarkText?: string;
+  /** Overrides `config.localDetector` (e.g. `localDetectorFor` with the node's podCIDR for detectLocalMode NodeCIDR). */
+  localDetector?: LocalTrafficDetector;
 }
 
 /** One iptables table of a restore input: chain declarations and `-A`/`-X` lines, in writing order. */
@@ -92,7 +94,7 @@ export function buildIptablesRestore(input: IptablesSyncInput): RestoreTable[] {
   const randomFully = host.randomFully ?? true;
   const tcpLiberal = host.conntrackTCPLiberal ?? config.conntrack.tcpBeLiberal;
   const localhostNodePorts = effectiveLocalhostNodePorts(config);
-  const detector = config.localDetector;
+  const detector = input.localDetector ?? config.localDetector;
 
   const filter: RestoreTable = { name: 'filter', chains: ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL'], rules: [] };
   const nat: RestoreTable = { name: 'nat', chains: ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ'], rules: [] };
