@@ -1,4 +1,5 @@
 import type { ClusterInput, KubeObject, Node, Service } from '../api/index.js';
+import { VpcCni } from '../cni/vpc-cni.js';
 import { KubeNetsimError } from '../errors.js';
 import { SYSTEM_NAMESPACES, applyObjects, ensureNamespace } from './apply.js';
 import { Cluster } from './cluster.js';
@@ -26,6 +27,14 @@ export function isKubenetStyle(input: ClusterInput): boolean {
 
 /** The IPAM the input asks for (see {@link BuildClusterOptions.ipam}). */
 export function defaultIPAM(input: ClusterInput, config: ResolvedClusterConfig): PodIPAM {
+  if (!isKubenetStyle(input)) {
+    return new VpcCni({
+      vpcCIDRs: config.vpcCIDRs,
+      subnets: config.subnets.map((s) => ({ id: s.id, cidr: s.cidr, zone: s.zone, public: s.public })),
+      ...(input.awsNodeEnv ? { env: input.awsNodeEnv } : {}),
+      eniConfigs: input.eniConfigs,
+    });
+  }
   return new HostLocalIPAM({
     ...(input.kubeProxyConfiguration?.clusterCIDR ? { clusterCIDR: input.kubeProxyConfiguration.clusterCIDR.split(',')[0]!.trim() } : {}),
     subnets: config.subnets.map((s) => ({ id: s.id, cidr: s.cidr, zone: s.zone })),

@@ -35,3 +35,4 @@ export {
   nodeLabels,
   resolveClusterConfig,
 } from './eks-defaults.js';
+export { LISTENING_ASSUMPTION, type Listener, type LocalhostResult, type PortConflict, hostNetworkConflicts, podListeners, podLocalhost, podPortConflicts } from './pod-network.js';
