@@ -1,0 +1,293 @@
+// Behaviour of the WASM datapath as kube-proxy and the kernel define it (reference notes §1, §2.4–2.6).
+import { describe, expect, it } from 'vitest';
+import { DatapathAbortError, DatapathError, ResultFlag, Verdict, loadDatapath, type Datapath, type PacketInput } from '../src/index.js';
+import { makeImports } from '../src/instantiate.js';
+import { ip, newDatapath, send, wasmModule } from './helpers.js';
+
+const NODE_A = '192.168.0.1';
+const NODE_B = '192.168.0.2';
+const CLUSTER_IP = '10.96.0.10';
+
+/** Two iptables nodes, pod CIDR 10.0.0.0/16, one service-port 0 on CLUSTER_IP:80 and NodePort 30080. */
+function cluster(policy = {}, nodeConfig = {}): { dp: Datapath; a: number; b: number } {
+  const dp = newDatapath({ seed: 7 });
+  const a = dp.addNode({ localTrafficDetector: '10.0.0.0/16', ...nodeConfig });
+  const b = dp.addNode({ localTrafficDetector: '10.0.0.0/16', ...nodeConfig });
+  dp.setLocalAddress(a, NODE_A);
+  dp.setLocalAddress(b, NODE_B);
+  dp.setServicePort(0, policy);
+  dp.addServiceAddress('TCP', CLUSTER_IP, 80, 0);
+  dp.setNodePort('TCP', 30080, 0);
+  return { dp, a, b };
+}
+
+const toCluster = (node: number, srcIP: string, srcPort = 40000, arrival: PacketInput['arrival'] = 'pod'): PacketInput =>
+  ({ node, arrival, protocol: 'TCP', srcIP, srcPort, dstIP: CLUSTER_IP, dstPort: 80 });
+const toNodePort = (node: number, nodeIP: string, srcIP: string, arrival: PacketInput['arrival'], srcPort = 40000): PacketInput =>
+  ({ node, arrival, protocol: 'TCP', srcIP, srcPort, dstIP: nodeIP, dstPort: 30080 });
+
+describe('service matching and no-endpoint verdicts', () => {
+  it('passes traffic that is no service address, untracked', () => {
+    const { dp, a } = cluster();
+    const [r] = send(dp, [{ ...toCluster(a, '10.0.1.1'), dstIP: '10.96.0.11' }]);
+    expect(r).toMatchObject({ verdict: Verdict.PASS, dstIP: ip('10.96.0.11'), dstPort: 80, endpointId: -1, servicePortId: -1 });
+    expect(dp.conntrackStats().entries).toBe(0);
+  });
+
+  it('REJECTs a ClusterIP with no usable endpoint anywhere (not-ready, not terminating ones do not count)', () => {
+    const { dp, a } = cluster();
+    expect(send(dp, [toCluster(a, '10.0.1.1')])[0]!.verdict).toBe(Verdict.REJECT);
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: a, ready: false, serving: false }]);
+    expect(send(dp, [toCluster(a, '10.0.1.1', 40001)])[0]!.verdict).toBe(Verdict.REJECT);
+  });
+
+  it('falls back to serving and terminating endpoints only when no endpoint is ready', () => {
+    const { dp, a } = cluster();
+    dp.setEndpoints(0, [
+      { ip: '10.0.2.1', port: 8080, node: a, ready: false, serving: true, terminating: true, id: 1 },
+      { ip: '10.0.2.2', port: 8080, node: a, ready: false, serving: false, terminating: true, id: 2 },
+    ]);
+    const results = send(dp, Array.from({ length: 20 }, (_, i) => toCluster(a, '10.0.1.1', 41000 + i)));
+    expect(new Set(results.map((r) => r.endpointId))).toEqual(new Set([1]));
+    dp.setEndpoints(0, [
+      { ip: '10.0.2.1', port: 8080, node: a, ready: false, serving: true, terminating: true, id: 1 },
+      { ip: '10.0.2.3', port: 8080, node: a, id: 3 },
+    ]);
+    const after = send(dp, Array.from({ length: 20 }, (_, i) => toCluster(a, '10.0.1.1', 42000 + i)));
+    expect(new Set(after.map((r) => r.endpointId))).toEqual(new Set([3]));
+  });
+
+  it('DROPs internalTrafficPolicy Local traffic on a node without a local endpoint, and uses only local ones otherwise', () => {
+    const { dp, a, b } = cluster({ internalTrafficPolicy: 'Local' });
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: a, id: 1 }, { ip: '10.0.3.1', port: 8080, node: a, id: 2 }]);
+    expect(send(dp, [toCluster(b, '10.0.1.1')])[0]).toMatchObject({ verdict: Verdict.DROP, servicePortId: 0 });
+    const onA = send(dp, Array.from({ length: 20 }, (_, i) => toCluster(a, '10.0.1.1', 43000 + i)));
+    expect(onA.every((r) => r.verdict === Verdict.DNAT && (r.flags & ResultFlag.LOCAL_POLICY) !== 0)).toBe(true);
+  });
+});
+
+describe('masquerade (KUBE-MARK-MASQ)', () => {
+  it('to a ClusterIP: not from the pod CIDR, yes from outside it, always with masqueradeAll, never without a detector', () => {
+    const { dp, a } = cluster();
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: a }]);
+    const [fromPod, fromNode] = send(dp, [toCluster(a, '10.0.1.1'), toCluster(a, NODE_A, 40000, 'host')]);
+    expect(fromPod!.flags & ResultFlag.MASQUERADE).toBe(0);
+    expect(fromNode!.flags & (ResultFlag.MASQUERADE | ResultFlag.SNAT)).toBe(ResultFlag.MASQUERADE | ResultFlag.SNAT);
+
+    const all = cluster({}, { masqueradeAll: true });
+    all.dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: all.a }]);
+    expect(send(all.dp, [toCluster(all.a, '10.0.1.1')])[0]!.flags & ResultFlag.MASQUERADE).toBe(ResultFlag.MASQUERADE);
+
+    const none = cluster({}, { localTrafficDetector: null });
+    none.dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: none.a }]);
+    expect(send(none.dp, [toCluster(none.a, '8.8.8.8', 40000, 'external')])[0]!.flags & ResultFlag.MASQUERADE).toBe(0);
+  });
+
+  it('hairpin: an endpoint reaching itself through the Service is masqueraded', () => {
+    const { dp, a } = cluster();
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: a }]);
+    expect(send(dp, [toCluster(a, '10.0.2.1')])[0]!.flags & ResultFlag.MASQUERADE).toBe(ResultFlag.MASQUERADE);
+  });
+
+  it('NodePort with externalTrafficPolicy Cluster: always masqueraded, any endpoint', () => {
+    const { dp, a, b } = cluster();
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: b, id: 9 }]);
+    const [r] = send(dp, [toNodePort(a, NODE_A, '8.8.8.8', 'external')]);
+    expect(r).toMatchObject({ verdict: Verdict.DNAT, endpointId: 9, dstIP: ip('10.0.2.1'), dstPort: 8080 });
+    expect(r!.flags & (ResultFlag.MASQUERADE | ResultFlag.NODEPORT)).toBe(ResultFlag.MASQUERADE | ResultFlag.NODEPORT);
+  });
+
+  it('NodePort with externalTrafficPolicy Local: outside → local endpoints, source kept, DROP without; pods → all; host → all, masqueraded', () => {
+    const { dp, a, b } = cluster({ externalTrafficPolicy: 'Local' });
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: b, id: 5 }]);
+    const [outsideA, outsideB, podA, hostA] = send(dp, [
+      toNodePort(a, NODE_A, '8.8.8.8', 'external'),
+      toNodePort(b, NODE_B, '8.8.8.8', 'external'),
+      toNodePort(a, NODE_A, '10.0.1.1', 'pod'),
+      toNodePort(a, NODE_A, NODE_A, 'host'),
+    ]);
+    expect(outsideA!.verdict).toBe(Verdict.DROP);
+    expect(outsideB).toMatchObject({ verdict: Verdict.DNAT, endpointId: 5 });
+    expect(outsideB!.flags & ResultFlag.MASQUERADE).toBe(0);
+    expect(podA).toMatchObject({ verdict: Verdict.DNAT, endpointId: 5 });
+    expect(podA!.flags & ResultFlag.MASQUERADE).toBe(0);
+    expect(hostA).toMatchObject({ verdict: Verdict.DNAT, endpointId: 5 });
+    expect(hostA!.flags & ResultFlag.MASQUERADE).toBe(ResultFlag.MASQUERADE);
+  });
+
+  it('localhost NodePorts: only host processes, only in iptables mode with the option on, masqueraded', () => {
+    const { dp, a } = cluster();
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: a }]);
+    const [host, pod] = send(dp, [toNodePort(a, '127.0.0.1', '127.0.0.1', 'host'), toNodePort(a, '127.0.0.1', '10.0.1.1', 'pod')]);
+    expect(host!.verdict).toBe(Verdict.DNAT);
+    expect(host!.flags & ResultFlag.MASQUERADE).toBe(ResultFlag.MASQUERADE);
+    expect(pod!.verdict).toBe(Verdict.PASS);
+    const off = cluster({}, { localhostNodePorts: false });
+    off.dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: off.a }]);
+    expect(send(off.dp, [toNodePort(off.a, '127.0.0.1', '127.0.0.1', 'host')])[0]!.verdict).toBe(Verdict.PASS);
+  });
+
+  it('NodePorts are accepted only on addresses flagged for them (nftables nodePortAddresses)', () => {
+    const { dp, a } = cluster({}, { mode: 'nftables' });
+    dp.setLocalAddress(a, '192.168.9.9', { nodePort: false });
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: a }]);
+    const [primary, other] = send(dp, [toNodePort(a, NODE_A, '8.8.8.8', 'external'), toNodePort(a, '192.168.9.9', '8.8.8.8', 'external')]);
+    expect(primary!.verdict).toBe(Verdict.DNAT);
+    expect(other!.verdict).toBe(Verdict.PASS);
+  });
+});
+
+describe('conntrack', () => {
+  it('keeps an established connection on its endpoint after the endpoints change, until it expires', () => {
+    const { dp, a } = cluster();
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: a, id: 1 }]);
+    const first = send(dp, [toCluster(a, '10.0.1.1')])[0]!;
+    dp.setEndpoints(0, [{ ip: '10.0.2.2', port: 8080, node: a, id: 2 }]);
+    const second = send(dp, [toCluster(a, '10.0.1.1')])[0]!;
+    expect(first).toMatchObject({ endpointId: 1 });
+    expect(second).toMatchObject({ verdict: Verdict.DNAT, endpointId: 1, dstIP: ip('10.0.2.1'), servicePortId: 0 });
+    expect(second.flags & ResultFlag.CONNTRACK_HIT).toBe(ResultFlag.CONNTRACK_HIT);
+    // Assured now: TCP established timeout 432000 s.
+    dp.advanceTime(431_999);
+    expect(send(dp, [toCluster(a, '10.0.1.1')])[0]!.endpointId).toBe(1);
+    dp.advanceTime(432_000);
+    const fresh = send(dp, [toCluster(a, '10.0.1.1')])[0]!;
+    expect(fresh.endpointId).toBe(2);
+    expect(fresh.flags & ResultFlag.CONNTRACK_HIT).toBe(0);
+  });
+
+  it('expires an unassured TCP entry after 120 s and frees it on sweep', () => {
+    const { dp, a } = cluster();
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: a }]);
+    send(dp, [toCluster(a, '10.0.1.1')]);
+    dp.advanceTime(119);
+    expect(dp.sweep()).toBe(0);
+    dp.advanceTime(1);
+    expect(dp.sweep()).toBe(1);
+    expect(dp.conntrackStats().entries).toBe(0);
+  });
+
+  it('a full table of assured entries drops new connections and counts them; established ones still pass', () => {
+    const dp = newDatapath({ conntrackMax: 4 });
+    const n = dp.addNode({});
+    dp.setServicePort(0, {});
+    dp.addServiceAddress('TCP', CLUSTER_IP, 80, 0);
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: n }]);
+    const flows = [0, 1, 2, 3].map((i) => toCluster(n, '10.0.1.1', 1000 + i));
+    send(dp, [...flows, ...flows]); // second packets: assured
+    const [extra, established] = send(dp, [toCluster(n, '10.0.1.1', 2000), flows[0]!]);
+    expect(extra!.verdict).toBe(Verdict.DROP_CONNTRACK_FULL);
+    expect(established!.flags & ResultFlag.CONNTRACK_HIT).toBe(ResultFlag.CONNTRACK_HIT);
+    expect(dp.conntrackStats()).toMatchObject({ entries: 4, drops: 1, earlyDrops: 0 });
+  });
+
+  it('a full table evicts a not-yet-assured neighbour instead, never exceeding the maximum', () => {
+    const dp = newDatapath({ conntrackMax: 48 }); // 64 slots: a full table is ¾ occupied
+    const n = dp.addNode({});
+    dp.setServicePort(0, {});
+    dp.addServiceAddress('TCP', CLUSTER_IP, 80, 0);
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: n }]);
+    const results = send(dp, Array.from({ length: 200 }, (_, i) => toCluster(n, '10.0.1.1', 1000 + i)));
+    const stats = dp.conntrackStats();
+    const evicting = results.filter((r) => r.flags & ResultFlag.EARLY_DROP).length;
+    const dropped = results.filter((r) => r.verdict === Verdict.DROP_CONNTRACK_FULL).length;
+    expect(stats.entries).toBe(48);
+    expect(evicting).toBeGreaterThan(0);
+    expect(stats.earlyDrops).toBe(evicting);
+    expect(stats.drops).toBe(dropped);
+    expect(48 + evicting).toBe(200 - dropped);
+  });
+});
+
+describe('IPVS round robin', () => {
+  it('cycles per virtual server and per node: ClusterIP and each node address:NodePort separately', () => {
+    const { dp, a, b } = cluster({}, { mode: 'ipvs', ipvsScheduler: 'rr' });
+    dp.setEndpoints(0, [0, 1, 2].map((i) => ({ ip: `10.0.2.${i + 1}`, port: 8080, node: a, id: i })));
+    const ids = (packets: PacketInput[]) => send(dp, packets).map((r) => r.endpointId);
+    expect(ids([0, 1, 2, 3].map((i) => toCluster(a, '10.0.1.1', 1000 + i)))).toEqual([0, 1, 2, 0]);
+    expect(ids([0, 1].map((i) => toNodePort(a, NODE_A, '8.8.8.8', 'external', 2000 + i)))).toEqual([0, 1]);
+    expect(ids([0, 1].map((i) => toCluster(b, '10.0.1.1', 3000 + i)))).toEqual([0, 1]);
+    expect(ids([toCluster(a, '10.0.1.1', 4000)])).toEqual([1]);
+  });
+});
+
+describe('session affinity ClientIP', () => {
+  it('sends a client back to its endpoint within the timeout, and chooses afresh after it', () => {
+    const { dp, a } = cluster({ sessionAffinity: 'ClientIP', sessionAffinityTimeoutSeconds: 30 });
+    dp.setEndpoints(0, Array.from({ length: 8 }, (_, i) => ({ ip: `10.0.2.${i + 1}`, port: 8080, node: a, id: i })));
+    const first = send(dp, [toCluster(a, '10.0.1.1', 1000)])[0]!;
+    const again = send(dp, Array.from({ length: 10 }, (_, i) => toCluster(a, '10.0.1.1', 1001 + i)));
+    expect(again.every((r) => r.endpointId === first.endpointId && (r.flags & ResultFlag.AFFINITY) !== 0)).toBe(true);
+    dp.advanceTime(31);
+    const later = send(dp, Array.from({ length: 30 }, (_, i) => toCluster(a, '10.0.1.1', 2000 + i * 100)));
+    expect(later[0]!.flags & ResultFlag.AFFINITY).toBe(0);
+  });
+});
+
+describe('API edge', () => {
+  it('refuses to remap a service address or NodePort owned by another service-port', () => {
+    const { dp } = cluster();
+    dp.setServicePort(1, {});
+    expect(() => dp.addServiceAddress('TCP', CLUSTER_IP, 80, 1)).toThrow(expect.objectContaining({ code: 'E_DATAPATH_CONFLICT' }));
+    expect(() => dp.setNodePort('TCP', 30080, 1)).toThrow(DatapathError);
+  });
+
+  it('names the bad argument in TypeError / RangeError', () => {
+    const { dp } = cluster();
+    expect(() => dp.addServiceAddress('ICMP' as never, CLUSTER_IP, 80, 0)).toThrow(/`protocol`/);
+    expect(() => dp.addServiceAddress('TCP', '10.96.0.300', 80, 0)).toThrow(TypeError);
+    expect(() => dp.addServiceAddress('TCP', CLUSTER_IP, 70000, 0)).toThrow(/`port`.*70000/);
+    expect(() => dp.setEndpoints(3, [])).toThrow(/service-port 3 is not defined/);
+    expect(() => dp.setEndpoints(0, [{ ip: '10.0.0.1', port: 0, node: 0 }])).toThrow(/`endpoints\[0\]\.port`/);
+    expect(() => dp.addNode({ mode: 'userspace' as never })).toThrow(/`config.mode`/);
+    expect(() => newDatapath({ conntrackMax: 0 })).toThrow(RangeError);
+    expect(() => dp.setLocalAddress(9, NODE_A)).toThrow(/`node`/);
+  });
+
+  it('turns a trap into a DatapathAbortError with file and line', () => {
+    const { imports, bind } = makeImports();
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const put = (at: number, text: string) => {
+      new DataView(memory.buffer).setUint32(at - 4, text.length * 2, true);
+      new Uint16Array(memory.buffer, at, text.length).set([...text].map((c) => c.charCodeAt(0)));
+    };
+    put(64, 'index out of range');
+    put(256, 'assembly/conntrack.ts');
+    bind({ exports: { memory } } as unknown as WebAssembly.Instance);
+    const abort = (imports.env as { abort: (...a: number[]) => never }).abort;
+    expect(() => abort(64, 256, 42, 7)).toThrow(DatapathAbortError);
+    expect(() => abort(64, 256, 42, 7)).toThrow('index out of range at assembly/conntrack.ts:42:7');
+  });
+
+  it('gives independent instances that agree when fed the same', async () => {
+    const one = await loadDatapath({ wasm: wasmModule, seed: 3 });
+    const two = newDatapath({ seed: 3 });
+    for (const dp of [one, two]) {
+      const n = dp.addNode({});
+      dp.setServicePort(0, {});
+      dp.addServiceAddress('UDP', CLUSTER_IP, 53, 0);
+      dp.setEndpoints(0, Array.from({ length: 5 }, (_, i) => ({ ip: `10.0.2.${i}`, port: 53, node: n })));
+    }
+    const packets: PacketInput[] = Array.from({ length: 50 }, (_, i) => ({ node: 0, arrival: 'pod', protocol: 'UDP', srcIP: '10.0.1.1', srcPort: 5000 + i, dstIP: CLUSTER_IP, dstPort: 53 }));
+    expect(send(one, packets)).toEqual(send(two, packets));
+    expect(one.conntrackStats().entries).toBe(50);
+    one.flushConntrack();
+    expect(two.conntrackStats().entries).toBe(50);
+  });
+
+  it('keeps batch views valid when the memory grows', () => {
+    const { dp, a } = cluster();
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: a, id: 4 }]);
+    const batch = dp.createBatch(4);
+    const before = dp.memory.buffer;
+    const big = new Uint32Array(60_000 * 4).map((_, w) => (w % 4 === 1 ? 80 | 0x70000 : w % 4 === 0 ? 0x0a100000 + w : 0));
+    for (let sp = 1; sp < 50 && dp.memory.buffer === before; sp++) {
+      dp.setServicePort(sp, {});
+      dp.setEndpointRecords(sp, big); // ~1.2 MB per service-port until the memory grows
+    }
+    expect(dp.memory.buffer === before).toBe(false);
+    batch.setPacket(0, toCluster(a, '10.0.1.1'));
+    dp.processBatch(batch, 1);
+    expect(batch.result(0)).toMatchObject({ verdict: Verdict.DNAT, endpointId: 4 });
+  });
+});
