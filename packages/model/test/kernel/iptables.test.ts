@@ -1,0 +1,198 @@
+// kube-proxy's iptables rules, as the simulator renders the node's whole ruleset (kubelet's, kube-proxy's and the
+// VPC CNI's chains), loaded with iptables-restore into a network namespace this test creates. Real TCP and UDP
+// connections to ClusterIPs and NodePorts must land on an endpoint the simulator allows, be refused where it says
+// REJECT, and the nat rules the kernel counted for the connection's first packet must be exactly the rules the
+// interpreter names with `statistic` forced to the endpoint that answered.
+// Runs as root with `ip` and iptables; otherwise it reports itself skipped with the reason (fails under CI=true).
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EndpointSlice, Service } from '../../src/api/core.js';
+import type { Protocol } from '../../src/api/meta.js';
+import { cniIptablesRules } from '../../src/cni/iptables.js';
+import { resolveKubeProxyConfiguration } from '../../src/proxy/config.js';
+import { interpretPacket, ruleHits } from '../../src/proxy/interpreter/evaluate.js';
+import { explainIptables, interpreterPacketOf } from '../../src/proxy/interpreter/explain.js';
+import { parseIptables } from '../../src/proxy/interpreter/ruleset.js';
+import { renderIptablesSave } from '../../src/proxy/iptables/save.js';
+import { buildProxyServiceState } from '../../src/proxy/service-port.js';
+import { type Listener, TestNamespace, connectOnce, kernelCapability, requireKernel, startListeners } from '../support/kernel.js';
+
+const capability = kernelCapability(['iptables']);
+if (capability.reason !== undefined) console.warn(`iptables kernel test skipped: ${capability.reason}`);
+else console.info(`iptables kernel test: ${capability.iptablesVersion} (${capability.iptablesBackend})`);
+
+const NODE_IP = '192.168.0.2';
+const NODE = 'node-a';
+
+function svc(namespace: string, name: string, spec: Service['spec']): Service {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec };
+}
+function slice(namespace: string, name: string, endpoints: EndpointSlice['endpoints'], port: number, portName: string, protocol: Protocol = 'TCP'): EndpointSlice {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `${name}-1`, namespace, labels: { 'kubernetes.io/service-name': name } },
+    addressType: 'IPv4',
+    endpoints,
+    ports: [{ name: portName, port, protocol }],
+  };
+}
+
+// Endpoints are addresses on lo of the namespace, so every connection stays inside it.
+const services = [
+  svc('shop', 'web', { clusterIP: '172.30.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] }),
+  svc('shop', 'api', { type: 'NodePort', clusterIP: '172.30.0.11', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080, targetPort: 8081 }] }),
+  svc('kube-system', 'dns', { clusterIP: '172.30.0.12', ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 5353 }] }),
+  svc('shop', 'empty', { type: 'NodePort', clusterIP: '172.30.0.13', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30081 }] }),
+  svc('shop', 'local', { type: 'NodePort', externalTrafficPolicy: 'Local', clusterIP: '172.30.0.14', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30082, targetPort: 8082 }] }),
+  svc('shop', 'sticky', {
+    clusterIP: '172.30.0.15',
+    sessionAffinity: 'ClientIP',
+    sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } },
+    ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8083 }],
+  }),
+  svc('shop', 'three', { clusterIP: '172.30.0.16', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8084 }] }),
+];
+const endpointSlices = [
+  slice('shop', 'web', [{ addresses: ['10.180.0.1'], nodeName: NODE }, { addresses: ['10.180.0.2'], nodeName: NODE }], 8080, 'http'),
+  slice('shop', 'api', [{ addresses: ['10.180.0.3'], nodeName: NODE }], 8081, 'http'),
+  slice('kube-system', 'dns', [{ addresses: ['10.180.0.4'], nodeName: NODE }], 5353, 'dns', 'UDP'),
+  // On another node: eTP Local has no local endpoint, but the node's own traffic is routed to all endpoints.
+  slice('shop', 'local', [{ addresses: ['10.180.0.5'], nodeName: 'node-b' }], 8082, 'http'),
+  slice('shop', 'sticky', [{ addresses: ['10.180.0.6'], nodeName: NODE }, { addresses: ['10.180.0.7'], nodeName: NODE }], 8083, 'http'),
+  slice('shop', 'three', [{ addresses: ['10.180.0.8'] }, { addresses: ['10.180.0.9'] }, { addresses: ['10.180.0.10'] }], 8084, 'http'),
+];
+const LISTENERS: Listener[] = [
+  { ip: '10.180.0.1', port: 8080, protocol: 'TCP' },
+  { ip: '10.180.0.2', port: 8080, protocol: 'TCP' },
+  { ip: '10.180.0.3', port: 8081, protocol: 'TCP' },
+  { ip: '10.180.0.4', port: 5353, protocol: 'UDP' },
+  { ip: '10.180.0.5', port: 8082, protocol: 'TCP' },
+  { ip: '10.180.0.6', port: 8083, protocol: 'TCP' },
+  { ip: '10.180.0.7', port: 8083, protocol: 'TCP' },
+  { ip: '10.180.0.8', port: 8084, protocol: 'TCP' },
+  { ip: '10.180.0.9', port: 8084, protocol: 'TCP' },
+  { ip: '10.180.0.10', port: 8084, protocol: 'TCP' },
+];
+const LOCAL_ADDRESSES = [NODE_IP, ...new Set(LISTENERS.map((l) => l.ip))];
+
+// EKS defaults (no clusterCIDR, so no local detector). nfacct counters are not created here, so kube-proxy
+// writes no nfacct matches, as it does on a kernel without nfacct.
+const saveText = renderIptablesSave({
+  state: buildProxyServiceState({ services, endpointSlices, nodeName: NODE }),
+  config: resolveKubeProxyConfiguration(),
+  node: { name: NODE, ips: [NODE_IP] },
+  host: { nfacctCounters: { localhostNodePortsAccepted: false, ctStateInvalidDropped: false } },
+  cni: cniIptablesRules({ vpcCIDRs: ['192.168.0.0/16'], nodePrimaryIP: NODE_IP }),
+});
+const ruleset = parseIptables(saveText);
+const simNode = { name: NODE, ips: LOCAL_ADDRESSES };
+
+/** Per-rule packet counters of one table, keyed `table/CHAIN/index` (1-based), from `iptables-save -c`. */
+function readCounters(ns: TestNamespace, table: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const index = new Map<string, number>();
+  for (const line of ns.exec(['iptables-save', '-c', '-t', table]).split('\n')) {
+    const m = /^\[(\d+):\d+\] -A (\S+)/.exec(line);
+    if (!m) continue;
+    const i = (index.get(m[2]!) ?? 0) + 1;
+    index.set(m[2]!, i);
+    out.set(`${table}/${m[2]}/${i}`, Number(m[1]));
+  }
+  return out;
+}
+
+/** Chain → rules of one table as iptables-save prints them (counters and comments dropped). */
+function savedRules(text: string, table: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let current = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/^\[\d+:\d+\] /, '');
+    if (line.startsWith('*')) current = line.slice(1);
+    if (current !== table) continue;
+    const chain = /^:(\S+) /.exec(line);
+    if (chain && !out.has(chain[1]!)) out.set(chain[1]!, []);
+    if (line.startsWith('-A ')) out.get(line.split(' ')[1]!)?.push(line);
+  }
+  return out;
+}
+
+const ns = new TestNamespace('knsim-ipt');
+
+describe('iptables ruleset in the kernel', () => {
+  let server: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    if (capability.reason !== undefined) return;
+    ns.create();
+    expect(ns.exists()).toBe(true);
+    ns.setUpNode(NODE_IP, LISTENERS.map((l) => l.ip));
+    ns.exec(['iptables-restore'], saveText);
+    server = await startListeners(ns, LISTENERS);
+  });
+
+  afterAll(() => {
+    server?.kill();
+    if (capability.reason === undefined) ns.delete();
+  });
+
+  it('the kernel prints back the rules the simulator rendered (iptables-save view)', (ctx) => {
+    requireKernel(ctx, capability);
+    const kernel = ns.exec(['iptables-save']);
+    for (const table of ['mangle', 'nat', 'filter']) {
+      expect(savedRules(kernel, table)).toEqual(savedRules(saveText, table));
+    }
+  });
+
+  const flows: { name: string; to: string; port: number; protocol: Protocol }[] = [
+    { name: 'ClusterIP with two endpoints', to: '172.30.0.10', port: 80, protocol: 'TCP' },
+    { name: 'ClusterIP with two endpoints, again', to: '172.30.0.10', port: 80, protocol: 'TCP' },
+    { name: 'ClusterIP with three endpoints (statistic 1/3 then 1/2)', to: '172.30.0.16', port: 80, protocol: 'TCP' },
+    { name: 'ClusterIP of a NodePort Service', to: '172.30.0.11', port: 80, protocol: 'TCP' },
+    { name: 'NodePort on the node IP (masqueraded)', to: NODE_IP, port: 30080, protocol: 'TCP' },
+    { name: 'UDP ClusterIP', to: '172.30.0.12', port: 53, protocol: 'UDP' },
+    { name: 'ClusterIP without endpoints', to: '172.30.0.13', port: 80, protocol: 'TCP' },
+    { name: 'NodePort without endpoints', to: NODE_IP, port: 30081, protocol: 'TCP' },
+    { name: 'eTP Local NodePort from the node itself (routed to all endpoints)', to: NODE_IP, port: 30082, protocol: 'TCP' },
+    { name: 'ClientIP affinity, first connection', to: '172.30.0.15', port: 80, protocol: 'TCP' },
+  ];
+
+  for (const flow of flows) {
+    it(flow.name, (ctx) => {
+      requireKernel(ctx, capability);
+      const packet = { from: NODE_IP, to: flow.to, port: flow.port, protocol: flow.protocol };
+      const simulated = explainIptables(ruleset, packet, simNode);
+      for (const table of ['nat', 'filter', 'mangle']) ns.exec(['iptables', '-t', table, '-Z']);
+      const answer = connectOnce(ns, flow.protocol, flow.to, flow.port);
+      const nat = readCounters(ns, 'nat');
+      const filter = readCounters(ns, 'filter');
+
+      if (simulated.verdict === 'DNAT') {
+        expect(simulated.possibleEndpoints).toContain(answer);
+        if (simulated.possibleEndpoints.length === 1) expect(answer).toBe(simulated.possibleEndpoints[0]);
+      } else {
+        expect({ verdict: simulated.verdict, answer }).toEqual({ verdict: simulated.verdict, answer: simulated.verdict === 'REJECT' ? 'REFUSED' : 'TIMEOUT' });
+      }
+      // nat sees only a connection's first packet: its counters are exactly that packet's path.
+      const runs = interpretPacket(ruleset, interpreterPacketOf(packet, simNode), { localAddresses: simNode.ips });
+      const run = simulated.verdict === 'DNAT' ? runs.find((r) => r.dnat === answer)! : runs[0]!;
+      const expectedNat = [...ruleHits(run)].filter(([k]) => k.startsWith('nat/'));
+      const kernelNat = [...nat].filter(([, n]) => n > 0);
+      expect(new Map(kernelNat)).toEqual(new Map(expectedNat));
+      if (simulated.verdict === 'REJECT') {
+        // The filter rule that rejected it in the simulation counted the packet in the kernel.
+        const decisive = [...ruleHits(run).keys()].filter((k) => k.startsWith('filter/')).at(-1)!;
+        expect(run.matched.at(-1)!.rule.target?.name).toBe('REJECT');
+        expect(filter.get(decisive)).toBeGreaterThan(0);
+      }
+    });
+  }
+
+  it('keeps a ClientIP-affinity client on one endpoint (recent module)', (ctx) => {
+    requireKernel(ctx, capability);
+    const answers = new Set<string>();
+    for (let i = 0; i < 4; i++) answers.add(connectOnce(ns, 'TCP', '172.30.0.15', 80));
+    expect(answers.size).toBe(1);
+    expect(['10.180.0.6:8083', '10.180.0.7:8083']).toContain([...answers][0]);
+  });
+});
