@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/run.js';
 import { examplePath } from '../src/commands/demo.js';
 import type { NodeJson, PodJson, ServiceJson } from '../src/commands/inspect.js';
+import { readManifests } from '@kube-netsim/model/manifests';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -174,5 +175,22 @@ describe('the built bin', () => {
     const missing = node(['inspect', '-f', 'does-not-exist.yaml']);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toBe('error: cannot read does-not-exist.yaml: no such file or directory\n');
+  });
+});
+
+describe('--yaml', () => {
+  it('exports the settled cluster: read back, it has the same pods on the same IPs and the same NodePorts', async () => {
+    const { code, out } = await cli('demo', '--yaml');
+    expect(code).toBe(0);
+    const back = readManifests([{ file: 'export.yaml', text: out }]);
+    const inv = JSON.parse((await cli('demo', '--json')).out) as InventoryJson;
+    expect(back.pods.map((p) => [p.metadata.name, p.status?.podIP]).sort()).toEqual(inv.pods.map((p) => [p.name, p.ip]).sort());
+    expect(back.services.find((s) => s.metadata.name === 'web')!.spec.ports![0]!.nodePort).toBe(inv.services.find((s) => s.name === 'web')!.ports[0]!.nodePort);
+  });
+
+  it('cannot be combined with --json', async () => {
+    const { code, err } = await cli('demo', '--yaml', '--json');
+    expect(code).toBe(2);
+    expect(err).toMatch(/option '--yaml' cannot be used with option '--json'/);
   });
 });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { Command } from 'commander';
-import { readManifests } from '@kube-netsim/model/manifests';
+import { type Command, Option } from 'commander';
+import { readManifests, writeManifests } from '@kube-netsim/model/manifests';
 import type { Io } from '../io.js';
 import { clusterFromInput } from '../load.js';
 import { type Section, pc, renderSections } from '../output.js';
@@ -20,8 +20,9 @@ export function registerDemo(program: Command, io: Io): void {
     .command('demo')
     .description('Build the built-in example cluster (a shop on EKS: web, api, redis, CoreDNS) and show it')
     .option('--json', 'print the report as JSON')
+    .addOption(new Option('--yaml', 'print the built cluster as YAML manifests (allocations and pod status included)').conflicts('json'))
     .option('--example', 'print the example manifests instead: save them, edit them, then `kube-netsim inspect -f`')
-    .action(async (options: { json?: boolean; example?: boolean }) => {
+    .action(async (options: { json?: boolean; yaml?: boolean; example?: boolean }) => {
       const file = examplePath();
       const text = await readFile(file, 'utf8');
       if (options.example) {
@@ -29,8 +30,13 @@ export function registerDemo(program: Command, io: Io): void {
         return;
       }
       const input = readManifests([{ file: 'shop.yaml', text }]);
+      const cluster = clusterFromInput(input);
+      if (options.yaml) {
+        io.out(writeManifests(cluster));
+        return;
+      }
       const json = options.json === true;
-      renderSections(io, DEMO_SECTIONS, { cluster: clusterFromInput(input), input }, json);
+      renderSections(io, DEMO_SECTIONS, { cluster, input }, json);
       if (!json) {
         io.out(
           `\n${pc.dim('Make it yours:')}  kube-netsim demo --example > shop.yaml   ${pc.dim('# edit it, then')}   kube-netsim inspect -f shop.yaml\n`,

@@ -1,5 +1,6 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { ClusterInput, EndpointSlice, Pod, Service } from '@kube-netsim/model';
+import { writeManifests } from '@kube-netsim/model/manifests';
 import type { Io } from '../io.js';
 import { clusterFromInput, readInput } from '../load.js';
 import { type Section, type SectionContext, colorStatus, formatPortMapping, heading, pc, renderSections, table } from '../output.js';
@@ -268,13 +269,15 @@ export function registerInspect(program: Command, io: Io): void {
     .description('Build the cluster your manifests describe and list its nodes, pods, Services and endpoints')
     .requiredOption('-f, --filename <file...>', 'manifest files or directories (YAML/JSON; `-` for stdin), as kubectl takes them')
     .option('--json', 'print the inventory as JSON (shape documented in the CLI README)')
+    .addOption(new Option('--yaml', 'print the built cluster as YAML manifests: allocated ClusterIPs and NodePorts, pods with their IPs, nodes and status').conflicts('json'))
     .addHelpText(
       'after',
-      '\nExamples:\n  kube-netsim inspect -f cluster.yaml -f app/\n  kubectl get deploy,svc,pods -A -o yaml | kube-netsim inspect -f - --json',
+      '\nExamples:\n  kube-netsim inspect -f cluster.yaml -f app/\n  kubectl get deploy,svc,pods -A -o yaml | kube-netsim inspect -f - --json\n  kube-netsim inspect -f shop.yaml --yaml > settled.yaml',
     )
-    .action(async (options: { filename: string[]; json?: boolean }) => {
+    .action(async (options: { filename: string[]; json?: boolean; yaml?: boolean }) => {
       const input = await readInput(options.filename);
       const cluster = clusterFromInput(input);
-      renderSections(io, INVENTORY_SECTIONS, { cluster, input }, options.json === true);
+      if (options.yaml) io.out(writeManifests(cluster));
+      else renderSections(io, INVENTORY_SECTIONS, { cluster, input }, options.json === true);
     });
 }
