@@ -331,6 +331,32 @@ export function ipPoolRelease(handle: i32, slot: u32, now: u32): i32 {
   return STATUS_OK;
 }
 
+/**
+ * Releases the `count` assigned slots first..first+count−1 at `now` (a /28 block going back to its subnet), all or
+ * none: the first slot that is absent (BAD_SLOT) or free (SLOT_NOT_ASSIGNED) refuses it; BAD_RANGE past the
+ * largest pool; TIME_OVERFLOW as ipPoolRelease. Status.
+ */
+export function ipPoolReleaseRange(handle: i32, first: u32, count: u32, now: u32): i32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) return STATUS_BAD_HANDLE;
+  const end = <u64>first + <u64>count;
+  if (count == 0 || end > <u64>MAX_SLOTS) return STATUS_BAD_RANGE;
+  // In slot order, so the first refusing slot decides the status (as the reference reports it).
+  const extent = load<u32>(p, 4);
+  for (let slot = first; slot < <u32>end; slot++) {
+    if (slot >= extent || !bitGet(presentMask(p), slot)) return STATUS_BAD_SLOT;
+    if (bitGet(freeMask(p), slot)) return STATUS_SLOT_NOT_ASSIGNED;
+  }
+  const until = <u64>now + <u64>load<u32>(p, 16);
+  if (until > 0xffffffff) return STATUS_TIME_OVERFLOW;
+  for (let slot = first; slot < <u32>end; slot++) {
+    bitSet(freeMask(p), slot);
+    store<u32>(freeableAt(p) + (<usize>slot << 2), <u32>until);
+  }
+  store<u32>(p, load<u32>(p, 12) - count, 12);
+  return STATUS_OK;
+}
+
 /** State of a slot at `now`: 0 absent, 1 free, 2 assigned, 3 cooling; −BAD_HANDLE. */
 export function ipPoolSlotState(handle: i32, slot: u32, now: u32): i32 {
   const p = handleResolve(handle, KIND_POOL);

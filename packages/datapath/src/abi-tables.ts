@@ -61,6 +61,8 @@ export interface TablesExports {
   ipPoolClaim(handle: number, slot: number): number;
   /** Releases an assigned slot into cooldown until now + cooldown. Status. */
   ipPoolRelease(handle: number, slot: number, now: number): number;
+  /** Releases `count` assigned slots from `first` on, all or none. Status. */
+  ipPoolReleaseRange(handle: number, first: number, count: number, now: number): number;
   /** 0 absent, 1 free, 2 assigned, 3 cooling (at `now`), or −status. */
   ipPoolSlotState(handle: number, slot: number, now: number): number;
   /** Release time + cooldown of a present slot (0 if never released); status in tablesLastStatus(). */

@@ -107,6 +107,25 @@ describe.each(implementations)('IP slot pool (%s): known vectors', (_name, creat
     expect(() => subnet.countAligned(64, 0)).toThrow(RangeError);
   });
 
+  it('gives a /28 block back to the subnet in one release, all or none', () => {
+    const subnet = create({ slots: 64, cooldownSeconds: 0 });
+    expect(subnet.allocateAligned(16, 0)).toBe(0);
+    expect(subnet.allocateAligned(16, 0)).toBe(16);
+    subnet.release(20, 0);
+    expect(codeOf(() => subnet.releaseRange(16, 16, 1))).toBe('E_IP_POOL_SLOT_NOT_ASSIGNED');
+    expect(() => subnet.releaseRange(16, 16, 1)).toThrow(/slot 20/);
+    expect(subnet.counts(1).assigned).toBe(31);
+    subnet.releaseRange(0, 16, 1);
+    expect(subnet.counts(1)).toEqual({ total: 64, assigned: 15, cooling: 0, free: 49 });
+    expect(subnet.allocateAligned(16, 1)).toBe(0);
+    subnet.claim(62);
+    subnet.claim(63);
+    expect(codeOf(() => subnet.releaseRange(62, 4, 1))).toBe('E_IP_POOL_SLOT_ABSENT');
+    expect(() => subnet.releaseRange(62, 4, 1)).toThrow(/Slot 64 /);
+    expect(subnet.state(62, 1)).toBe('assigned');
+    expect(() => subnet.releaseRange(65_535, 2, 1)).toThrow(/`count`/);
+  });
+
   it('does not hand out an aligned block holding a cooling slot', () => {
     const pool = create({ slots: 32, cooldownSeconds: 30 });
     expect(pool.allocateAligned(32, 0)).toBe(0);
@@ -186,6 +205,7 @@ const op = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('allocate' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('allocateMany' as const), count: fc.integer({ min: 0, max: 20 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('release' as const), slot }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('releaseRange' as const), slot, count: fc.integer({ min: 0, max: 6 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('claim' as const), slot }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('aligned' as const), blockSize: fc.constantFrom(1, 2, 4, 8, 16, 32, 3, 0) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('addSlot' as const) }) },
@@ -208,6 +228,7 @@ function apply(pool: IpSlotPoolLike, o: Op, now: number): unknown {
     case 'allocate': return outcome(() => pool.allocate(now));
     case 'allocateMany': return outcome(() => pool.allocateMany(o.count, now));
     case 'release': return outcome(() => pool.release(o.slot, now));
+    case 'releaseRange': return outcome(() => pool.releaseRange(o.slot, o.count, now));
     case 'claim': return outcome(() => pool.claim(o.slot));
     case 'aligned': return [outcome(() => pool.countAligned(o.blockSize, now)), outcome(() => pool.allocateAligned(o.blockSize, now))];
     case 'addSlot': return outcome(() => pool.addSlot());

@@ -53,6 +53,11 @@ export interface IpSlotPoolLike {
   claim(slot: number): void;
   /** Unassigns a slot at `now`; it cools down until `now + cooldownSeconds` (allocatable from that second on). */
   release(slot: number, now: number): void;
+  /**
+   * Releases the assigned slots `first .. first + count − 1` at `now`, all or none (a /28 block going back to its
+   * subnet); the first absent or unassigned slot is named in the error.
+   */
+  releaseRange(first: number, count: number, now: number): void;
   /** Adds a free slot at the lowest absent index (the ENI gained an address) and returns it. */
   addSlot(): number;
   /**
@@ -82,6 +87,11 @@ export function checkBlockSize(blockSize: unknown): number {
   const size = checkInteger('blockSize', blockSize, 1, 32, 'a power of two');
   if ((size & (size - 1)) !== 0) throw new RangeError(`Expected \`blockSize\` to be a power of two in 1..32; got ${size}`);
   return size;
+}
+
+export function checkRange(first: unknown, count: unknown): void {
+  checkSlot(first);
+  checkInteger('count', count, 1, IP_POOL_MAX_SLOTS - (first as number), `a number of slots from slot ${first as number}`);
 }
 
 export function checkPoolOptions(options: IpSlotPoolOptions): { slots: number; cooldownSeconds: number } {
@@ -114,10 +124,15 @@ export const poolErrors = {
 export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
   /** Creates a pool in `datapath` (a loaded instance: `loadDatapath()`'s result or a raw instance). */
   constructor(datapath: DatapathTablesHost, options: IpSlotPoolOptions) {
-    super(datapath, 'IpSlotPool', (abi) => {
-      const { slots, cooldownSeconds } = checkPoolOptions(options);
-      return abi.ipPoolCreate(slots, cooldownSeconds);
-    });
+    super(
+      datapath,
+      'IpSlotPool',
+      (abi) => {
+        const { slots, cooldownSeconds } = checkPoolOptions(options);
+        return abi.ipPoolCreate(slots, cooldownSeconds);
+      },
+      (abi, handle) => abi.ipPoolFree(handle),
+    );
   }
 
   /** Same as `new IpSlotPool(datapath, options)`. */
@@ -185,6 +200,18 @@ export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
     this.#check(status, slot, 'release');
   }
 
+  releaseRange(first: number, count: number, now: number): void {
+    checkRange(first, count);
+    checkSeconds('now', now);
+    const status = this.binding.abi.ipPoolReleaseRange(this.handle, first, count, now);
+    if (status === TableStatus.OK) return;
+    if (status === TableStatus.TIME_OVERFLOW) throw poolErrors.overflow(now, this.cooldownSeconds);
+    // Name the first slot that refused, as the reference does.
+    let slot = first;
+    while (slot < first + count - 1 && this.state(slot, now) === 'assigned') slot++;
+    this.#check(status, slot, 'release');
+  }
+
   addSlot(): number {
     const slot = this.binding.abi.ipPoolAddSlot(this.handle);
     this.#check(slot < 0 ? -slot : 0, slot);
@@ -228,10 +255,6 @@ export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
 
   clone(): IpSlotPool {
     return DatapathTableObject.adopt(this.binding.abi.ipPoolClone(this.handle), 'IpSlotPool', () => new IpSlotPool(this.datapath, { slots: 0 }));
-  }
-
-  protected destroy(handle: number): void {
-    this.binding.abi.ipPoolFree(handle);
   }
 
   #check(status: number, slot: number, action = 'use'): void {

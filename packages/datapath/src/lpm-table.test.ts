@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Datapath, loadDatapath } from './index.js';
@@ -165,6 +167,24 @@ describe('LPM table (wasm): instance and memory', () => {
     expect(exports.lpmSize(0)).toBe(-1);
     expect(exports.lpmSize(-5)).toBe(-1);
     next.free();
+  });
+
+  it('frees the memory of a table that is dropped without free() once it is garbage-collected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const exports = dp.exports as unknown as { lpmSize(h: number): number };
+    const handles = ((): number[] => {
+      const tables = Array.from({ length: 8 }, () => new LpmTable(dp).clone());
+      tables.forEach((t) => t.add(0, 0, 1));
+      return tables.map((t) => t.handle);
+    })();
+    expect(handles.map((h) => exports.lpmSize(h))).toEqual(handles.map(() => 1));
+    // Finalizers run as a task after a collection: collect and yield until they have (bounded).
+    for (let round = 0; round < 50 && handles.some((h) => exports.lpmSize(h) !== -1); round++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(handles.map((h) => exports.lpmSize(h))).toEqual(handles.map(() => -1));
   });
 
   it('looks up a batch in place in linear memory, surviving memory growth', () => {

@@ -62,8 +62,12 @@ export function checkValue(value: unknown): number {
 export class LpmTable extends DatapathTableObject implements LpmTableLike {
   /** Creates an empty table in `datapath` (a loaded instance: `loadDatapath()`'s result or a raw instance). */
   constructor(datapath: DatapathTablesHost, options: LpmTableOptions = {}) {
-    super(datapath, 'LpmTable', (abi) =>
-      abi.lpmCreate(checkInteger('capacity', options.capacity ?? 8, 0, LPM_MAX_ENTRIES, 'a number of entries')));
+    super(
+      datapath,
+      'LpmTable',
+      (abi) => abi.lpmCreate(checkInteger('capacity', options.capacity ?? 8, 0, LPM_MAX_ENTRIES, 'a number of entries')),
+      (abi, handle) => abi.lpmFree(handle),
+    );
   }
 
   /** Same as `new LpmTable(datapath, options)`. */
@@ -158,10 +162,6 @@ export class LpmTable extends DatapathTableObject implements LpmTableLike {
 
   clone(): LpmTable {
     return DatapathTableObject.adopt(this.binding.abi.lpmClone(this.handle), 'LpmTable', () => new LpmTable(this.datapath));
-  }
-
-  protected destroy(handle: number): void {
-    this.binding.abi.lpmFree(handle);
   }
 
   #check(status: number): void {

@@ -18,6 +18,22 @@ export interface TablesBinding {
 
 const bindings = new WeakMap<object, TablesBinding>();
 
+/**
+ * Frees the linear memory of tables, pools and buffers dropped without `free()` once they are garbage-collected,
+ * so rollback copies (`clone()`) that are simply let go do not leak inside the instance. Each cleanup closes over
+ * the handle or pointer only, never the object. Created on first use: importing does nothing.
+ */
+let finalizer: FinalizationRegistry<() => void> | undefined;
+
+function onCollect(owner: object, cleanup: () => void): void {
+  finalizer ??= new FinalizationRegistry((run) => run());
+  finalizer.register(owner, cleanup, owner);
+}
+
+function forget(owner: object): void {
+  finalizer?.unregister(owner);
+}
+
 export function bindTables(host: DatapathTablesHost): TablesBinding {
   if (typeof host !== 'object' || host === null || typeof host.exports !== 'object' || host.exports === null) {
     throw new TypeError('Expected `datapath` to be a loaded datapath instance (an object with `exports`)');
@@ -41,7 +57,7 @@ export function bindTables(host: DatapathTablesHost): TablesBinding {
  */
 export class WasmU32Buffer {
   readonly #binding: TablesBinding;
-  #ptr: number;
+  readonly #memory: { ptr: number };
   #view: Uint32Array;
   /** Number of u32 elements. */
   readonly length: number;
@@ -52,14 +68,17 @@ export class WasmU32Buffer {
     }
     this.#binding = bindTables(datapath);
     this.length = length;
-    this.#ptr = this.#binding.abi.tablesAlloc(length * 4) >>> 0;
-    this.#view = new Uint32Array(this.#binding.memory.buffer, this.#ptr, length);
+    const abi = this.#binding.abi;
+    const memory = { ptr: abi.tablesAlloc(length * 4) >>> 0 };
+    this.#memory = memory;
+    this.#view = new Uint32Array(this.#binding.memory.buffer, memory.ptr, length);
+    onCollect(this, () => abi.tablesFree(memory.ptr));
   }
 
   /** Byte offset in linear memory (what the batch exports take). */
   get ptr(): number {
-    if (this.#ptr === 0) throw new TypeError('This WasmU32Buffer was freed');
-    return this.#ptr;
+    if (this.#memory.ptr === 0) throw new TypeError('This WasmU32Buffer was freed');
+    return this.#memory.ptr;
   }
 
   /** The elements; valid until the datapath's memory next grows. */
@@ -69,55 +88,79 @@ export class WasmU32Buffer {
     return this.#view;
   }
 
+  /** Frees the memory now (otherwise it goes when the buffer is garbage-collected). Idempotent. */
   free(): void {
-    if (this.#ptr === 0) return;
-    this.#binding.abi.tablesFree(this.#ptr);
-    this.#ptr = 0;
+    if (this.#memory.ptr === 0) return;
+    forget(this);
+    this.#binding.abi.tablesFree(this.#memory.ptr);
+    this.#memory.ptr = 0;
   }
 }
 
 /** Set by `DatapathTableObject.adopt` for the next constructor to take over a handle instead of creating one. */
 let adoptedHandle = 0;
 
+/** What a table or pool holds in linear memory, apart from the object so the finalizer can free it. */
+interface Owned {
+  handle: number;
+  scratch: WasmU32Buffer | undefined;
+}
+
 /**
- * Owns one table or pool handle in a datapath instance: the handle's lifetime (`free()`, a TypeError after it),
- * clones, and a scratch buffer in linear memory for the copying conveniences (`lookupMany`, `allocateMany`).
+ * Owns one table or pool handle in a datapath instance: the handle's lifetime (`free()`, a TypeError after it; freed
+ * on garbage collection if never freed), clones, and a scratch buffer in linear memory for the copying conveniences
+ * (`lookupMany`, `allocateMany`).
  */
 export abstract class DatapathTableObject {
   protected readonly datapath: DatapathTablesHost;
   protected readonly binding: TablesBinding;
   readonly #what: string;
-  #handle: number;
-  #scratch: WasmU32Buffer | undefined;
+  readonly #owned: Owned;
+  readonly #destroy: (abi: TablesExports, handle: number) => void;
 
-  /** `create` makes the struct and returns its handle (0 on failure); it is skipped when adopting a clone. */
-  protected constructor(datapath: DatapathTablesHost, what: string, create: (abi: TablesExports) => number) {
+  /**
+   * `create` makes the struct and returns its handle (0 on failure); it is skipped when adopting a clone.
+   * `destroy` frees a live handle (lpmFree, ipPoolFree).
+   */
+  protected constructor(
+    datapath: DatapathTablesHost,
+    what: string,
+    create: (abi: TablesExports) => number,
+    destroy: (abi: TablesExports, handle: number) => void,
+  ) {
     this.datapath = datapath;
     this.binding = bindTables(datapath);
     this.#what = what;
+    this.#destroy = destroy;
     const adopted = adoptedHandle;
     adoptedHandle = 0;
-    this.#handle = adopted !== 0 ? adopted : create(this.binding.abi);
-    if (this.#handle === 0) throw new RangeError(`Could not create the ${what}`);
+    const handle = adopted !== 0 ? adopted : create(this.binding.abi);
+    if (handle === 0) throw new RangeError(`Could not create the ${what}`);
+    const owned: Owned = { handle, scratch: undefined };
+    this.#owned = owned;
+    const abi = this.binding.abi;
+    onCollect(this, () => {
+      destroy(abi, owned.handle);
+      owned.scratch?.free();
+    });
   }
 
-  /** The i32 handle the exports take (see abi-tables.ts), for callers batching their own calls. */
+  /** The i32 handle the exports take (see abi-tables.ts), for callers batching their own calls; keep the object alive while you use it. */
   get handle(): number {
-    if (this.#handle === 0) throw freedError(this.#what);
-    return this.#handle;
+    if (this.#owned.handle === 0) throw freedError(this.#what);
+    return this.#owned.handle;
   }
 
-  /** Releases the struct's memory; any later call throws a TypeError. Idempotent. */
+  /** Releases the struct's memory now (otherwise it goes when the object is garbage-collected); any later call throws a TypeError. Idempotent. */
   free(): void {
-    if (this.#handle === 0) return;
-    this.destroy(this.#handle);
-    this.#scratch?.free();
-    this.#scratch = undefined;
-    this.#handle = 0;
+    const owned = this.#owned;
+    if (owned.handle === 0) return;
+    forget(this);
+    this.#destroy(this.binding.abi, owned.handle);
+    owned.scratch?.free();
+    owned.scratch = undefined;
+    owned.handle = 0;
   }
-
-  /** Frees the struct behind a live handle (lpmFree, ipPoolFree). */
-  protected abstract destroy(handle: number): void;
 
   /** Runs `construct` so that its constructor takes over `handle` (a clone made by the exports). */
   protected static adopt<T>(handle: number, what: string, construct: () => T): T {
@@ -128,10 +171,11 @@ export abstract class DatapathTableObject {
 
   /** A scratch buffer of at least `length` u32 in linear memory, grown on demand and freed with the object. */
   protected scratch(length: number): WasmU32Buffer {
-    if (this.#scratch === undefined || this.#scratch.length < length) {
-      this.#scratch?.free();
-      this.#scratch = new WasmU32Buffer(this.datapath, Math.max(length, 1024));
+    const owned = this.#owned;
+    if (owned.scratch === undefined || owned.scratch.length < length) {
+      owned.scratch?.free();
+      owned.scratch = new WasmU32Buffer(this.datapath, Math.max(length, 1024));
     }
-    return this.#scratch;
+    return owned.scratch;
   }
 }

@@ -1,6 +1,6 @@
 import { IP_POOL_MAX_SLOTS } from '../abi-tables.js';
 import {
-  type IpSlotCounts, type IpSlotPoolLike, type IpSlotPoolOptions, type SlotState, checkBlockSize, checkPoolOptions, checkSlot, poolErrors,
+  type IpSlotCounts, type IpSlotPoolLike, type IpSlotPoolOptions, type SlotState, checkBlockSize, checkPoolOptions, checkRange, checkSlot, poolErrors,
 } from '../ip-pool.js';
 import { checkInteger, checkSeconds } from '../tables-errors.js';
 
@@ -85,6 +85,23 @@ export class ReferenceIpSlotPool implements IpSlotPoolLike {
     if (now + this.cooldownSeconds > 0xffff_ffff) throw poolErrors.overflow(now, this.cooldownSeconds);
     s.assigned = false;
     s.freeableAt = now + this.cooldownSeconds;
+  }
+
+  releaseRange(first: number, count: number, now: number): void {
+    checkRange(first, count);
+    checkSeconds('now', now);
+    const block: Slot[] = [];
+    for (let slot = first; slot < first + count; slot++) {
+      const s = this.#slots[slot];
+      if (s === undefined) throw poolErrors.absent(slot);
+      if (!s.assigned) throw poolErrors.notAssigned(slot);
+      block.push(s);
+    }
+    if (now + this.cooldownSeconds > 0xffff_ffff) throw poolErrors.overflow(now, this.cooldownSeconds);
+    for (const s of block) {
+      s.assigned = false;
+      s.freeableAt = now + this.cooldownSeconds;
+    }
   }
 
   addSlot(): number {
