@@ -194,3 +194,12 @@ describe('--yaml', () => {
     expect(err).toMatch(/option '--yaml' cannot be used with option '--json'/);
   });
 });
+
+describe('inspect on a kubectl dump', () => {
+  it('shows the observed endpoints, the terminating one marked', async () => {
+    const dump = fileURLToPath(new URL('../../../packages/model/src/manifests/fixtures/kubectl-get-o-yaml.yaml', import.meta.url));
+    const { code, out } = await cli('inspect', '-f', dump);
+    expect(code).toBe(0);
+    expect(out).toMatch(/^shop\/web +NodePort +10\.100\.37\.201 +80\/TCP→http +31380 +192\.168\.110\.20:8080\n {2,}192\.168\.99\.8:8080 terminating$/m);
+  });
+});
