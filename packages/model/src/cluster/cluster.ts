@@ -37,9 +37,8 @@ function byNamespaceAndName<T extends { metadata: { name: string; namespace?: st
 
 /**
  * A simulated cluster: its objects, the controllers that act on them and simulated time. Reads return the
- * cluster's own API objects (treat them as read-only; they are replaced, not mutated, by later changes only in
- * the sense that a change swaps in a new state). Every change applies whole or throws a `KubeNetsimError` and
- * leaves the cluster exactly as it was.
+ * cluster's own API objects: read them, never change them (a change builds a new state and swaps it in). Every
+ * change applies whole or throws a `KubeNetsimError` and leaves the cluster exactly as it was.
  */
 export class Cluster {
   #s: ClusterState;
