@@ -18,3 +18,4 @@ export {
   VpcCni,
 } from './vpc-cni.js';
 export { sha1Hex, podHostVethName } from './sha1.js';
+export { type PlanOptions, type PlanResult, type PlanRun, type PlanSnapshot, type RunOutReason, planAddresses } from './plan.js';
