@@ -164,3 +164,11 @@ export function coreClusterEndpointCount(id: u32): i32 {
   if (!spDefined(id)) return -fail(ST_BAD_SERVICE_PORT, <i32>id);
   return <i32>clusterCount(spAt(id));
 }
+
+/** Bytes of linear memory a service-port's endpoints take (block; the allocator adds a few bytes of header). */
+export function coreEndpointBlockBytes(id: u32): i32 {
+  if (!spDefined(id)) return -fail(ST_BAD_SERVICE_PORT, <i32>id);
+  const sp = spAt(id);
+  const n = epCount(sp);
+  return <i32>((n << 4) + (groupCount(sp) << 3) + (n << 2));
+}

@@ -15,7 +15,7 @@ export { coreHsiphash32, coreDraw, coreFlowHash } from './hash';
 export { coreAddNode, coreConfigureNode, coreSetLocalAddress, coreRemoveLocalAddress } from './nodes';
 export { coreSetServicePort, coreRemoveServicePort, coreAddServiceAddress, coreRemoveServiceAddress, coreSetNodePort,
   coreServiceAddressCount, coreServiceTableBytes } from './services';
-export { coreSetEndpoints, coreEndpointCount, coreClusterEndpointCount } from './endpoints';
+export { coreSetEndpoints, coreEndpointCount, coreClusterEndpointCount, coreEndpointBlockBytes } from './endpoints';
 export { coreSetConntrackTimeouts, coreConntrackStat, coreConntrackFlush } from './conntrack';
 export { coreStatisticTable, coreStatisticTableLength, coreAffinityCount } from './select';
 export { coreLcConnections } from './ipvs-lc';
@@ -61,7 +61,7 @@ export function coreAlloc(bytes: u32): usize { return bytes == 0 ? 0 : allocZero
 export function coreFree(ptr: usize): void { if (ptr != 0) heap.free(ptr); }
 
 import { ctPtr, ctMask, ctMax } from './conntrack';
-import { nodesPtr, nodeCount } from './nodes';
+import { nodesPtr, nodeCount, addrTableLayout } from './nodes';
 import { svcTableLayout } from './services';
 import { statisticTablePtr } from './select';
 import { seed } from './core-state';
@@ -80,6 +80,8 @@ export function coreLayout(which: u32): u32 {
     case 9: return nowSeconds;
     case 10: return svcTableLayout(2);
     case 11: return ctMax;
+    case 12: return addrTableLayout(0);
+    case 13: return addrTableLayout(1);
     default: return 0;
   }
 }

@@ -172,3 +172,6 @@ export function coreRemoveLocalAddress(node: u32, ip: u32): i32 {
   addrCount--;
   return ST_OK;
 }
+
+/** 0: local-address table address, 1: its mask (for the TypeScript typed-array kernel). */
+export function addrTableLayout(which: u32): u32 { return which == 0 ? <u32>addrPtr : addrMask; }

@@ -48,6 +48,8 @@ export interface CoreExports {
   coreSetEndpoints(servicePort: number, ptr: number, count: number): number;
   coreEndpointCount(servicePort: number): number;
   coreClusterEndpointCount(servicePort: number): number;
+  /** Bytes of one service-port's endpoint block. */
+  coreEndpointBlockBytes(servicePort: number): number;
 
   coreSetConntrackTimeouts(proto: number, unassuredSeconds: number, assuredSeconds: number): number;
   /** ConntrackStat index → value. */
@@ -137,7 +139,7 @@ export const ServicePortFlag = { internalLocal: 2, externalLocal: 4, affinity: 8
 export const AddressKindCode = { ClusterIP: 0, ExternalIP: 1, LoadBalancerIP: 2 } as const;
 export const ConntrackStat = { entries: 0, max: 1, slots: 2, inserted: 3, earlyDrops: 4, drops: 5, expired: 6, bytes: 7 } as const;
 /** coreLayout indices (for the TypeScript typed-array kernel). */
-export const Layout = { spPtr: 0, svcPtr: 1, svcMask: 2, ctPtr: 3, ctMask: 4, statPtr: 5, nodesPtr: 6, nodeCount: 7, seed: 8, now: 9, nodePortPtr: 10, ctMax: 11 } as const;
+export const Layout = { spPtr: 0, svcPtr: 1, svcMask: 2, ctPtr: 3, ctMask: 4, statPtr: 5, nodesPtr: 6, nodeCount: 7, seed: 8, now: 9, nodePortPtr: 10, ctMax: 11, addrPtr: 12, addrMask: 13 } as const;
 
 /** Protocol numbers (IANA) by Kubernetes name. */
 export const ProtocolNumber = { TCP: 6, UDP: 17, SCTP: 132 } as const;

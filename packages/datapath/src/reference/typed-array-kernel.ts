@@ -1,0 +1,299 @@
+/**
+ * The core's new-connection and established paths written in TypeScript over the same typed arrays: it reads the
+ * service, NodePort, local-address and endpoint tables straight out of a Datapath's linear memory and keeps its own
+ * conntrack arena with the core's slot layout. It exists to measure what WebAssembly buys over well-written
+ * JavaScript on the same data structures (a benchmark baseline), and is checked against the core in the tests.
+ * Covers iptables and nftables nodes without session affinity; anything else throws.
+ */
+import { ArrivalCode, Layout, ResultFlag, Verdict } from '../abi.js';
+import type { Datapath } from '../datapath.js';
+import type { PacketBatch } from '../packet-batch.js';
+import { draw, flowHash } from './hash.js';
+
+const NONE = 0xffffffff;
+const CT_ASSURED = 1;
+const CT_SNAT = 2;
+const TIMEOUTS = [120, 432000, 30, 120, 3, 210];
+
+export interface TypedArrayKernelOptions {
+  /** Same meaning as the core's nf_conntrack_max. */
+  conntrackMax: number;
+  /**
+   * Optional list of (protocol number, IPv4, port, service-port) rules walked in order instead of the hash table:
+   * the O(n) cost of iptables' KUBE-SERVICES chain, for the "literal rule walk" baseline.
+   */
+  linearRules?: Uint32Array;
+}
+
+export class TypedArrayKernel {
+  readonly ct: Uint32Array;
+  readonly ctMask: number;
+  readonly ctMax: number;
+  ctCount = 0;
+  drops = 0;
+  earlyDrops = 0;
+  now = 0;
+  readonly #dp: Datapath;
+  readonly #rules: Uint32Array | undefined;
+
+  constructor(dp: Datapath, options: TypedArrayKernelOptions) {
+    this.#dp = dp;
+    this.#rules = options.linearRules;
+    this.ctMax = options.conntrackMax;
+    let slots = 64;
+    while (slots < Math.ceil((options.conntrackMax * 4 + 2) / 3)) slots *= 2;
+    this.ctMask = slots - 1;
+    this.ct = new Uint32Array(slots * 8);
+  }
+
+  /** Processes `count` packets of `batch`, writing the same result records as the core. */
+  processBatch(batch: PacketBatch, count = batch.capacity): void {
+    const ex = this.#dp.exports;
+    const L = (k: number) => ex.coreLayout(k) >>> 0;
+    const mem = new Uint32Array(this.#dp.memory.buffer);
+    const mem16 = new Uint16Array(this.#dp.memory.buffer);
+    const spBase = L(Layout.spPtr) >>> 2;
+    const svcBase = L(Layout.svcPtr) >>> 2;
+    const svcMask = L(Layout.svcMask);
+    const statBase = L(Layout.statPtr) >>> 2;
+    const nodesBase = L(Layout.nodesPtr) >>> 2;
+    const nodeCount = L(Layout.nodeCount);
+    const npBase = L(Layout.nodePortPtr) >>> 2;
+    const addrBase = L(Layout.addrPtr) >>> 2;
+    const addrMask = L(Layout.addrMask);
+    const seed = L(Layout.seed);
+    const rules = this.#rules;
+    const ct = this.ct;
+    const ctMask = this.ctMask;
+    const now = this.now;
+    const inW = batch.packets;
+    const out = batch.results;
+
+    for (let k = 0; k < count; k++) {
+      const pi8 = k * 8;
+      const o = k * 6;
+      const node = inW[pi8]!;
+      const arrival = inW[pi8 + 1]!;
+      const proto = inW[pi8 + 2]!;
+      const src = inW[pi8 + 3]!;
+      const sport = inW[pi8 + 4]! & 0xffff;
+      const dst = inW[pi8 + 5]!;
+      const dport = inW[pi8 + 6]! & 0xffff;
+      const pi = proto === 6 ? 0 : proto === 17 ? 1 : proto === 132 ? 2 : 3;
+      const nb = nodesBase + node * 8;
+      if (pi === 3 || arrival > ArrivalCode.external || node >= nodeCount || (mem[nb]! & 1) === 0) {
+        out[o] = Verdict.INVALID; out[o + 1] = 0; out[o + 2] = dst; out[o + 3] = dport; out[o + 4] = NONE; out[o + 5] = NONE;
+        continue;
+      }
+      const ports = ((sport << 16) | dport) >>> 0;
+      const h = flowHash(node, pi, src, sport, dst, dport);
+      const tagKey = (((node + 1) << 8) | (pi << 4)) >>> 0;
+
+      // Conntrack lookup (linear probing over 8-word slots).
+      let i = h & ctMask;
+      let pos = -1;
+      for (;;) {
+        const s = i * 8;
+        const t = ct[s + 3]!;
+        if (t === 0) { pos = -i - 1; break; }
+        if (((t & ~0xf) >>> 0) === tagKey && ct[s] === src && ct[s + 1] === dst && ct[s + 2] === ports) {
+          pos = ct[s + 7]! > now ? i : -i - 1;
+          break;
+        }
+        i = (i + 1) & ctMask;
+      }
+      if (pos >= 0) {
+        const s = pos * 8;
+        ct[s + 3] = ct[s + 3]! | CT_ASSURED;
+        ct[s + 7] = now + TIMEOUTS[pi * 2 + 1]!;
+        const nport = ct[s + 5]!;
+        out[o] = Verdict.DNAT; out[o + 1] = ResultFlag.CONNTRACK_HIT | ((ct[s + 3]! & CT_SNAT) !== 0 ? ResultFlag.SNAT : 0);
+        out[o + 2] = ct[s + 4]!; out[o + 3] = nport & 0xffff; out[o + 4] = ct[s + 6]!; out[o + 5] = nport >>> 16;
+        continue;
+      }
+
+      // Service lookup: the hash table, or the literal rule walk.
+      let spId = -1;
+      let external = false;
+      let flags = 0;
+      const nflags = mem[nb]!;
+      if (rules) {
+        for (let r = 0; r < rules.length; r += 4) {
+          if (rules[r] === proto && rules[r + 1] === dst && rules[r + 2] === dport) { spId = rules[r + 3]!; break; }
+        }
+      } else {
+        const key = ((dport << 16) | (pi << 8) | 4) >>> 0;
+        let hh = (Math.imul(dst, 0x9e3779b1) ^ Math.imul(key, 0x85ebca6b)) >>> 0;
+        hh ^= hh >>> 16;
+        hh = Math.imul(hh, 0x7feb352d) >>> 0;
+        hh ^= hh >>> 15;
+        let j = hh & svcMask;
+        for (;;) {
+          const s = svcBase + j * 8;
+          const kk = mem[s]!;
+          if (kk === 0) break;
+          if (kk === key && mem[s + 1] === dst) { spId = mem[s + 5]!; external = mem[s + 6] !== 0; break; }
+          j = (j + 1) & svcMask;
+        }
+      }
+      if (spId < 0) {
+        const np = mem[npBase + ((pi << 16) | dport)]! - 1;
+        if (np >= 0) {
+          let flagsAddr = 0;
+          let hh = Math.imul(dst ^ Math.imul(node, 0x9e3779b9), 0x85ebca6b) >>> 0;
+          hh ^= hh >>> 15;
+          let j = hh & addrMask;
+          for (;;) {
+            const s = addrBase + j * 4;
+            const t = mem[s]!;
+            if (t === 0) break;
+            if (t === node + 1 && mem[s + 1] === dst) { flagsAddr = mem[s + 2]!; break; }
+            j = (j + 1) & addrMask;
+          }
+          if ((flagsAddr & 2) !== 0 || ((nflags & 4) !== 0 && dst >>> 24 === 127 && arrival === ArrivalCode.host)) {
+            spId = np; external = true; flags = ResultFlag.NODEPORT;
+          }
+        }
+      }
+      if (spId < 0) {
+        out[o] = Verdict.PASS; out[o + 1] = 0; out[o + 2] = dst; out[o + 3] = dport; out[o + 4] = NONE; out[o + 5] = NONE;
+        continue;
+      }
+      const sb = spBase + spId * 8;
+
+      // Room in conntrack (same eviction rule as the core).
+      let wslot = -pos - 1;
+      if (ct[wslot * 8 + 3] === 0 && this.ctCount >= this.ctMax) {
+        wslot = this.#evict(h);
+        if (wslot < 0) {
+          this.drops++;
+          out[o] = Verdict.DROP_CONNTRACK_FULL; out[o + 1] = flags; out[o + 2] = dst; out[o + 3] = dport; out[o + 4] = NONE; out[o + 5] = spId;
+          continue;
+        }
+        flags |= ResultFlag.EARLY_DROP;
+      }
+
+      const m = mem[sb + 4]!;
+      if (m === 0) {
+        out[o] = Verdict.REJECT; out[o + 1] = flags; out[o + 2] = dst; out[o + 3] = dport; out[o + 4] = NONE; out[o + 5] = spId;
+        continue;
+      }
+      const spFlags = mem[sb]!;
+      if ((spFlags & 8) !== 0) throw new TypeError('The typed-array kernel does not model session affinity');
+      const mode = mem[nb + 1]!;
+      if (mode === 2) throw new TypeError('The typed-array kernel does not model IPVS');
+      const hasDetector = (nflags & 8) !== 0;
+      const fromPod = hasDetector && ((src & mem[nb + 4]!) >>> 0) === mem[nb + 3];
+      let masq = false;
+      let useLocal = false;
+      if (!external) {
+        masq = (nflags & 2) !== 0 || (hasDetector && !fromPod);
+        useLocal = (spFlags & 2) !== 0;
+      } else if ((spFlags & 4) === 0) masq = true;
+      else if (fromPod) { /* short-circuit */ }
+      else if (arrival === ArrivalCode.host) masq = true;
+      else useLocal = true;
+
+      const block = mem[sb + 2]!;
+      const n = mem[sb + 3]!;
+      const g = mem[sb + 6]!;
+      let list16: number; // u16 index of the list
+      let lm = m;
+      if (useLocal) {
+        flags |= ResultFlag.LOCAL_POLICY;
+        const groups = (block + n * 16) >>> 2;
+        let lo = 0;
+        let hi = g;
+        while (lo < hi) { const mid = (lo + hi) >>> 1; if (mem[groups + mid * 2]! < node) lo = mid + 1; else hi = mid; }
+        lm = lo < g && mem[groups + lo * 2] === node ? mem16[((block + n * 16 + lo * 8) >>> 1) + 3]! : 0;
+        if (lm === 0) {
+          out[o] = Verdict.DROP; out[o + 1] = flags; out[o + 2] = dst; out[o + 3] = dport; out[o + 4] = NONE; out[o + 5] = spId;
+          continue;
+        }
+        list16 = ((block + n * 16 + g * 8 + n * 2) >>> 1) + mem16[((block + n * 16 + lo * 8) >>> 1) + 2]!;
+      } else {
+        list16 = (block + n * 16 + g * 8) >>> 1;
+      }
+      let chosen: number;
+      if (mode === 0) {
+        chosen = lm - 1;
+        for (let r = 0; r + 1 < lm; r++) {
+          if ((draw(h, seed, r) & 0x7fffffff) < mem[statBase + lm - r]!) { chosen = r; break; }
+        }
+      } else {
+        chosen = Math.floor((draw(h, seed, 0) * lm) / 4294967296);
+      }
+      const rec = (block >>> 2) + mem16[list16 + chosen]! * 4;
+      const epIp = mem[rec]!;
+      const epPort = mem[rec + 1]! & 0xffff;
+      const epId = mem[rec + 3]!;
+      if (epIp === src) masq = true;
+      if (masq) flags |= ResultFlag.MASQUERADE | ResultFlag.SNAT;
+      const s = wslot * 8;
+      if (ct[s + 3] === 0) this.ctCount++;
+      ct[s] = src; ct[s + 1] = dst; ct[s + 2] = ports; ct[s + 3] = tagKey | (masq ? CT_SNAT : 0);
+      ct[s + 4] = epIp; ct[s + 5] = (epPort | (spId << 16)) >>> 0; ct[s + 6] = epId; ct[s + 7] = now + TIMEOUTS[pi * 2]!;
+      out[o] = Verdict.DNAT; out[o + 1] = flags; out[o + 2] = epIp; out[o + 3] = epPort; out[o + 4] = epId; out[o + 5] = spId;
+    }
+  }
+
+  #home(s: number): number {
+    const t = this.ct[s + 3]!;
+    const ports = this.ct[s + 2]!;
+    return flowHash((t >>> 8) - 1, (t >>> 4) & 0xf, this.ct[s]!, ports >>> 16, this.ct[s + 1]!, ports & 0xffff) & this.ctMask;
+  }
+
+  #deleteAt(slot: number): void {
+    const ct = this.ct;
+    const mask = this.ctMask;
+    let hole = slot;
+    let j = (slot + 1) & mask;
+    while (ct[j * 8 + 3] !== 0) {
+      const home = this.#home(j * 8);
+      if (((j - home) & mask) >= ((j - hole) & mask)) {
+        ct.copyWithin(hole * 8, j * 8, j * 8 + 8);
+        hole = j;
+      }
+      j = (j + 1) & mask;
+    }
+    ct.fill(0, hole * 8, hole * 8 + 8);
+    this.ctCount--;
+  }
+
+  /** The core's early drop: evict an expired or unassured entry within 8 slots; the new key's slot, or −1. */
+  #evict(h: number): number {
+    let i = h & this.ctMask;
+    for (let k = 0; k < 8; k++) {
+      const t = this.ct[i * 8 + 3]!;
+      if (t !== 0 && (this.ct[i * 8 + 7]! <= this.now || (t & CT_ASSURED) === 0)) {
+        this.#deleteAt(i);
+        this.earlyDrops++;
+        let j = h & this.ctMask;
+        while (this.ct[j * 8 + 3] !== 0) j = (j + 1) & this.ctMask;
+        return j;
+      }
+      i = (i + 1) & this.ctMask;
+    }
+    return -1;
+  }
+
+  /** Removes expired entries; returns how many. */
+  sweep(): number {
+    const size = this.ctMask + 1;
+    let start = 0;
+    while (start < size && this.ct[start * 8 + 3] !== 0) start++;
+    let removed = 0;
+    let i = (start + 1) & this.ctMask;
+    for (let step = 0; step < size; step++) {
+      const s = i * 8;
+      if (this.ct[s + 3] !== 0 && this.ct[s + 7]! <= this.now) {
+        this.#deleteAt(i);
+        removed++;
+        step--;
+        continue;
+      }
+      i = (i + 1) & this.ctMask;
+    }
+    return removed;
+  }
+}
