@@ -70,6 +70,13 @@ items:
     expect(input.positions.get('Pod/default/b')).toMatchObject({ line: 11, column: 9 });
   });
 
+  it('reads `kubectl get -o json` output (JSON is YAML) with positions', () => {
+    const json = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { ports: [{ port: 0 }] } }] }, null, 4);
+    const e = thrown(() => read(json, 'dump.json'));
+    expect(e.format()).toBe('dump.json:22:33: Service shop/web: Expected `spec.ports[0].port` to be an integer from 1 to 65535, got 0');
+    expect(read(json.replace('"port": 0', '"port": 80'), 'dump.json').namespaces.map((n) => n.metadata.name)).toEqual(['shop']);
+  });
+
   it('lists unknown kinds and unread apiVersions as ignored, with a reason', () => {
     const input = read(`apiVersion: v1
 kind: ConfigMap
