@@ -78,3 +78,4 @@ export { IPVS_DUMMY_DEVICE, type IpvsSyncInput, buildIpvsState, ipvsNodePortAddr
 export { type IpvsExplainOptions, explainIpvs, ipvsLocalAddresses } from './ipvs/explain.js';
 export { type IpvsConnectionCounts, ipvsRealServerLine, ipvsVirtualServerLine, printIpsetSave, printIpvsIptablesRestore, printIpvsadm, printKubeIpvs0 } from './ipvs/print.js';
 export type { IpvsIpset, IpvsIptablesRule, IpvsNodeState, IpvsRealServer, IpvsRuleMatch, IpvsVirtualServer } from './ipvs/state.js';
+export { DatapathProxySync, type SyncChange, type SyncNodeInput, nodeConfigOf, nodePortFlags } from './sync/datapath-sync.js';
