@@ -65,6 +65,8 @@ export interface InterpreterRun {
 interface State {
   src: string;
   dst: string;
+  srcInt: number;
+  dstInt: number;
   dport: number;
   sport: number;
   protocol: string;
@@ -79,16 +81,17 @@ interface State {
   run: InterpreterRun;
 }
 
-function ipInt(ip: string): number {
-  return ipv4ToInt(ip);
+function addressMatches(m: AddressMatch, ip: number): boolean {
+  return m.cidr.containsInt(ip) !== m.negated;
 }
 
-function addressMatches(m: AddressMatch, ip: string): boolean {
-  return m.cidr.containsInt(ipInt(ip)) !== m.negated;
-}
+const localSets = new WeakMap<readonly string[], Set<string>>();
 
 function isLocal(ip: string, ctx: InterpreterContext): boolean {
-  return ip.startsWith('127.') || ctx.localAddresses.includes(ip);
+  if (ip.startsWith('127.')) return true;
+  let set = localSets.get(ctx.localAddresses);
+  if (!set) localSets.set(ctx.localAddresses, (set = new Set(ctx.localAddresses)));
+  return set.has(ip);
 }
 
 function ifaceMatches(pattern: string, name: string | undefined): boolean {
@@ -99,9 +102,9 @@ function ifaceMatches(pattern: string, name: string | undefined): boolean {
 function matchOne(m: Match, s: State, ctx: InterpreterContext): boolean {
   switch (m.kind) {
     case 'source':
-      return addressMatches(m.m, s.src);
+      return addressMatches(m.m, s.srcInt);
     case 'destination':
-      return addressMatches(m.m, s.dst);
+      return addressMatches(m.m, s.dstInt);
     case 'protocol':
       return (m.protocol === 'all' || m.protocol === s.protocol) !== m.negated;
     case 'in-interface':
@@ -178,7 +181,7 @@ function walkChain(ruleset: IptablesRuleset, table: string, chainName: string, s
       }
     }
     if (!ok) continue;
-    s.run.matched.push({ rule, text: `-t ${table} ${rule.text}` });
+    s.run.matched.push({ rule, text: rule.command });
     const t = rule.target;
     if (!t) continue;
     switch (t.name) {
@@ -194,7 +197,10 @@ function walkChain(ruleset: IptablesRuleset, table: string, chainName: string, s
       case 'DNAT': {
         const to = t.options['--to-destination'] ?? '';
         const [ip, port] = to.split(':');
-        if (ip) s.dst = ip;
+        if (ip) {
+          s.dst = ip;
+          s.dstInt = ipv4ToInt(ip);
+        }
         if (port) s.dport = Number(port.split('-')[0]);
         s.dnatted = true;
         s.run.dnat = `${s.dst}:${s.dport}`;
@@ -266,11 +272,14 @@ function runHook(ruleset: IptablesRuleset, table: string, chain: string, s: Stat
 
 function oneRun(ruleset: IptablesRuleset, packet: InterpreterPacket, ctx: InterpreterContext, draws: readonly boolean[]): InterpreterRun {
   const run: InterpreterRun = { draws: [], matched: [], policies: [], dnat: undefined, decision: undefined, masquerade: false, snat: undefined, finalDestination: packet.dst };
+  // Each run works on its own copy of the `recent` lists (a run's --set must not leak into another branch).
   const recent = new Map<string, Map<string, number[]>>();
   for (const [name, list] of ctx.recent ?? []) recent.set(name, new Map([...list].map(([ip, times]) => [ip, [...times]])));
   const s: State = {
     src: packet.src,
     dst: packet.dst,
+    srcInt: ipv4ToInt(packet.src),
+    dstInt: ipv4ToInt(packet.dst),
     dport: packet.dport,
     sport: packet.sport ?? 40000,
     protocol: packet.protocol.toLowerCase(),

@@ -24,11 +24,11 @@ export function interpreterPacketOf(packet: ProxyPacket, node: ProxyNode): Inter
 /** Folds the runs of one packet into the common `Explanation`. */
 export function summarizeRuns(runs: readonly InterpreterRun[]): Explanation {
   const possibleEndpoints: string[] = [];
-  const rules: string[] = [];
+  const rules = new Set<string>();
   let masquerade = false;
   for (const run of runs) {
     if (run.dnat && run.decision !== 'DROP' && run.decision !== 'REJECT' && !possibleEndpoints.includes(run.dnat)) possibleEndpoints.push(run.dnat);
-    for (const m of run.matched) if (!rules.includes(m.text)) rules.push(m.text);
+    for (const m of run.matched) rules.add(m.text);
     if (run.masquerade) masquerade = true;
   }
   const decisions = runs.map((r) => r.decision);
@@ -37,7 +37,7 @@ export function summarizeRuns(runs: readonly InterpreterRun[]): Explanation {
   else if (decisions.includes('REJECT')) verdict = 'REJECT';
   else if (decisions.includes('DROP')) verdict = 'DROP';
   else if (decisions.includes('ACCEPT')) verdict = 'ACCEPT';
-  return { verdict, possibleEndpoints, masquerade, rules };
+  return { verdict, possibleEndpoints, masquerade, rules: [...rules] };
 }
 
 /**

@@ -42,6 +42,8 @@ export interface Rule {
   index: number;
   /** The rule as written, from `-A` on (without a `[pkts:bytes]` counter prefix). */
   text: string;
+  /** `-t TABLE -A CHAIN …`: the rule as an iptables command. */
+  command: string;
   matches: Match[];
   target: Target | undefined;
 }
@@ -271,7 +273,7 @@ export function parseRuleWords(table: string, chain: string, index: number, text
   }
   if (statMode === 'random') matches.push({ kind: 'statistic', mode: 'random', probability: stat.probability ?? 1 });
   else if (statMode === 'nth') matches.push({ kind: 'statistic', mode: 'nth', every: stat.every ?? 1, packet: stat.packet ?? 0 });
-  return { table, chain, index, text, matches, target };
+  return { table, chain, index, text, command: `-t ${table} ${text}`, matches, target };
 }
 
 /**
