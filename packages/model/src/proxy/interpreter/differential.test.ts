@@ -34,7 +34,9 @@ const serviceArb = fc.record({
   endpoints: fc.array(endpointArb, { maxLength: 5 }),
 });
 
-function buildInput(specs: fc.infer<typeof serviceArb>[]) {
+type ServiceSpec = typeof serviceArb extends fc.Arbitrary<infer T> ? T : never;
+
+function buildInput(specs: ServiceSpec[]) {
   const services: Service[] = [];
   const slices: EndpointSlice[] = [];
   specs.forEach((s, i) => {
