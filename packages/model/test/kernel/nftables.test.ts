@@ -2,8 +2,7 @@
 // test creates, real connections to ClusterIPs and NodePorts must land on an endpoint the simulator allows, be
 // rejected or dropped where it says so, and pass through exactly the per-service rules its evaluator names.
 // Runs as root with `ip` and `nft`; otherwise it reports itself skipped with the reason (and fails under CI=true).
-import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Protocol } from '../../src/api/meta.js';
 import { resolveKubeProxyConfiguration } from '../../src/proxy/config.js';
@@ -13,30 +12,13 @@ import { nftRuleText, printNftablesRuleset } from '../../src/proxy/nftables/prin
 import type { NftRuleset } from '../../src/proxy/nftables/ruleset.js';
 import { buildProxyServiceState } from '../../src/proxy/service-port.js';
 import { makeService, makeSlice } from '../proxy-modes/fixtures.js';
+import { type Listener, TestNamespace, connectOnce, kernelCapability, requireKernel, startListeners } from '../support/kernel.js';
 
-const NS = `knsim-nft-${process.pid}-${randomBytes(3).toString('hex')}`;
+const capability = kernelCapability(['nft']);
+if (capability.reason !== undefined) console.warn(`nftables kernel test skipped: ${capability.reason}`);
+
+const ns = new TestNamespace('knsim-nft');
 const NODE_IP = '192.168.0.2';
-
-function run(cmd: string, args: string[], input?: string): SpawnSyncReturns<string> {
-  return spawnSync(cmd, args, { encoding: 'utf8', input, timeout: 20_000 });
-}
-
-/** Why the test cannot run here, or undefined when it can. */
-function cannotRun(): string | undefined {
-  if (process.platform !== 'linux') return 'needs Linux network namespaces';
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces and nft)';
-  if (run('nft', ['--version']).status !== 0) return 'needs the nft command (package nftables)';
-  if (run('ip', ['-V']).status !== 0) return 'needs the ip command (package iproute2)';
-  return undefined;
-}
-
-const reason = cannotRun();
-
-function inNs(args: string[], input?: string): string {
-  const r = run('ip', ['netns', 'exec', NS, ...args], input);
-  if (r.status !== 0) throw new Error(`ip netns exec ${NS} ${args.join(' ')} failed: ${r.stderr || r.error?.message}`);
-  return r.stdout;
-}
 
 // The cluster the node sees. Endpoints are all "on this node" (addresses on lo) so connections stay inside.
 const ep = (port: number, name: string, protocol: Protocol = 'TCP') => [{ name, port, protocol }];
@@ -66,7 +48,7 @@ const endpointSlices = [
   makeSlice('shop', 'local', [{ addresses: ['10.180.0.5'], nodeName: 'node-b' }], ep(8082, 'http')),
   makeSlice('shop', 'sticky', [{ addresses: ['10.180.0.6'], nodeName: 'node-a' }, { addresses: ['10.180.0.7'], nodeName: 'node-a' }], ep(8083, 'http')),
 ];
-const LISTENERS: Array<{ ip: string; port: number; protocol: Protocol }> = [
+const LISTENERS: Listener[] = [
   { ip: '10.180.0.1', port: 8080, protocol: 'TCP' },
   { ip: '10.180.0.2', port: 8080, protocol: 'TCP' },
   { ip: '10.180.0.3', port: 8081, protocol: 'TCP' },
@@ -84,36 +66,9 @@ const ruleset: NftRuleset = buildNftablesRuleset({
   serviceCIDRs: ['172.30.0.0/16'],
 });
 
-// Every endpoint answers with its own IP:port, so the client learns which one accepted the connection.
-const SERVER = `
-const net = require('node:net'); const dgram = require('node:dgram');
-const listeners = JSON.parse(process.argv[1]); let pending = listeners.length;
-const up = () => { if (--pending === 0) console.log('ready'); };
-for (const l of listeners) {
-  const name = l.ip + ':' + l.port;
-  if (l.protocol === 'TCP') net.createServer((s) => s.end(name)).listen(l.port, l.ip, up);
-  else { const u = dgram.createSocket('udp4'); u.on('message', (m, r) => u.send(name, r.port, r.address)); u.bind(l.port, l.ip, up); }
-}`;
-
-// One connection (or one datagram and its answer): prints the endpoint that answered, REFUSED or TIMEOUT.
-const CLIENT = `
-const net = require('node:net'); const dgram = require('node:dgram');
-const [proto, host, port] = [process.argv[1], process.argv[2], Number(process.argv[3])];
-const done = (s) => { console.log(s); process.exit(0); };
-setTimeout(() => done('TIMEOUT'), 1500);
-if (proto === 'TCP') {
-  const c = net.connect({ host, port }); let data = '';
-  c.on('data', (d) => (data += d)); c.on('end', () => done(data));
-  c.on('error', (e) => done(e.code === 'ECONNREFUSED' || e.code === 'EHOSTUNREACH' ? 'REFUSED' : e.code));
-} else {
-  const u = dgram.createSocket('udp4');
-  u.on('message', (m) => done(String(m))); u.on('error', (e) => done(e.code === 'ECONNREFUSED' ? 'REFUSED' : e.code));
-  u.connect(port, host, () => u.send('q'));
-}`;
-
 /** Packets counted per rule, keyed `chain#index` (rule order within a chain is the structure's order). */
 function readCounters(): Map<string, number> {
-  const json = JSON.parse(inNs(['nft', '-j', 'list', 'table', 'ip', 'kube-proxy'])) as { nftables: Array<{ rule?: { chain: string; expr: Array<Record<string, unknown>> } }> };
+  const json = JSON.parse(ns.exec(['nft', '-j', 'list', 'table', 'ip', 'kube-proxy'])) as { nftables: Array<{ rule?: { chain: string; expr: Array<Record<string, unknown>> } }> };
   const out = new Map<string, number>();
   const index = new Map<string, number>();
   for (const item of json.nftables) {
@@ -139,32 +94,19 @@ function ruleKeys(lines: readonly string[]): Set<string> {
 const isServiceRule = (key: string) => key.split('#')[0]!.includes('/');
 
 describe('nftables ruleset in the kernel', () => {
-  let server: ReturnType<typeof spawn> | undefined;
+  let server: ChildProcess | undefined;
 
   beforeAll(async () => {
-    if (reason) return;
-    expect(run('ip', ['netns', 'add', NS]).status).toBe(0);
-    // The namespace must exist (and be ours) before any socket is opened in it.
-    expect(run('ip', ['netns', 'list']).stdout.split('\n').some((l) => l.split(' ')[0] === NS)).toBe(true);
-    inNs(['ip', 'link', 'set', 'lo', 'up']);
-    // The node's interface: one end of a veth pair whose other end stays in the namespace too.
-    inNs(['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0-peer']);
-    inNs(['ip', 'addr', 'add', `${NODE_IP}/24`, 'dev', 'eth0']);
-    inNs(['ip', 'link', 'set', 'eth0', 'up']);
-    // ClusterIPs are on no interface: a default route gives them a route, as on a node.
-    inNs(['ip', 'route', 'add', 'default', 'dev', 'eth0']);
-    for (const ip of new Set(LISTENERS.map((l) => l.ip))) inNs(['ip', 'addr', 'add', `${ip}/32`, 'dev', 'lo']);
-    inNs(['nft', '-f', '-'], printNftablesRuleset(ruleset, { counters: true }));
-    server = spawn('ip', ['netns', 'exec', NS, 'node', '-e', SERVER, JSON.stringify(LISTENERS)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve, reject) => {
-      server!.stdout!.on('data', (d: Buffer) => String(d).includes('ready') && resolve());
-      server!.on('exit', (code) => reject(new Error(`listener process exited with ${code}`)));
-    });
+    if (capability.reason !== undefined) return;
+    ns.create(); // asserts the namespace exists before any socket is opened in it
+    ns.setUpNode(NODE_IP, LISTENERS.map((l) => l.ip));
+    ns.exec(['nft', '-f', '-'], printNftablesRuleset(ruleset, { counters: true }));
+    server = await startListeners(ns, LISTENERS);
   });
 
   afterAll(() => {
     server?.kill();
-    if (!reason) run('ip', ['netns', 'del', NS]);
+    if (capability.reason === undefined) ns.delete();
   });
 
   const flows: Array<{ name: string; to: string; port: number; protocol: Protocol }> = [
@@ -183,14 +125,11 @@ describe('nftables ruleset in the kernel', () => {
 
   for (const flow of flows) {
     it(flow.name, (ctx) => {
-      if (reason) {
-        if (process.env.CI === 'true') throw new Error(`kernel test cannot run under CI: ${reason}`);
-        ctx.skip(reason);
-      }
+      requireKernel(ctx, capability);
       const packet = { from: NODE_IP, to: flow.to, port: flow.port, protocol: flow.protocol };
       const simulated = explainNftables(ruleset, packet, LOCAL_ADDRESSES);
       const before = readCounters();
-      const answer = inNs(['node', '-e', CLIENT, flow.protocol, flow.to, String(flow.port)]).trim();
+      const answer = connectOnce(ns, flow.protocol, flow.to, flow.port);
       const after = readCounters();
 
       if (simulated.verdict === 'DNAT') {
@@ -213,12 +152,9 @@ describe('nftables ruleset in the kernel', () => {
   }
 
   it('keeps a ClientIP-affinity client on one endpoint', (ctx) => {
-    if (reason) {
-      if (process.env.CI === 'true') throw new Error(`kernel test cannot run under CI: ${reason}`);
-      ctx.skip(reason);
-    }
+    requireKernel(ctx, capability);
     const answers = new Set<string>();
-    for (let i = 0; i < 4; i++) answers.add(inNs(['node', '-e', CLIENT, 'TCP', '172.30.0.15', '80']).trim());
+    for (let i = 0; i < 4; i++) answers.add(connectOnce(ns, 'TCP', '172.30.0.15', 80));
     expect(answers.size).toBe(1);
     expect(['10.180.0.6:8083', '10.180.0.7:8083']).toContain([...answers][0]);
   });
