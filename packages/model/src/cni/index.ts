@@ -19,3 +19,4 @@ export {
 } from './vpc-cni.js';
 export { sha1Hex, podHostVethName } from './sha1.js';
 export { type PlanOptions, type PlanResult, type PlanRun, type PlanSnapshot, type RunOutReason, planAddresses } from './plan.js';
+export { RULE_PRIORITY, renderIpRules, renderIpRoutes } from './routing.js';
