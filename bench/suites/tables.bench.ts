@@ -1,10 +1,7 @@
 /**
  * Benchmarks of the datapath's LPM tables and IP slot pools: WebAssembly vs the readable TypeScript reference vs a
  * TypeScript kernel over the same typed-array layout, measured in the same run. Each contender's answer is checked
- * against the reference once before it is timed.
- *
- * Suite contract (until bench/run.ts defines one): `default async function ({ quick })` → rows of
- * `{ name, opsPerSecond, … }`. Run alone: `pnpm --filter @kube-netsim/bench exec tsx suites/tables.bench.ts [--quick]`.
+ * against the reference once before it is timed. Run: `pnpm bench tables` (`--quick` for a smoke pass).
  */
 import { Bench } from 'tinybench';
 import { LPM_MISS } from '../../packages/datapath/src/abi-tables.js';
@@ -15,18 +12,22 @@ import { ReferenceIpSlotPool } from '../../packages/datapath/src/reference/ip-po
 import { ReferenceLpmTable } from '../../packages/datapath/src/reference/lpm.js';
 import { WasmU32Buffer, type DatapathTablesHost } from '../../packages/datapath/src/tables-memory.js';
 
-export interface TablesBenchRow {
-  suite: 'tables';
-  name: string;
+/** One row of results/tables.json (a type alias, so it is a `BenchRow`). */
+export type TablesBenchRow = {
+  benchmark: string;
   contender: 'wasm' | 'wasm-abi' | 'reference' | 'ts-kernel';
+  how: string;
   /** Lookups or pool operations per second. */
   opsPerSecond: number;
+  /** This row's speed over the reference's in the same benchmark. */
+  vsReference: number;
+  /** Relative margin of error of the per-call time, in percent. */
+  rmePercent: number;
   /** Operations per timed call. */
   batch: number;
-  /** Relative margin of error of the per-call time, in percent. */
-  rme: number;
-  samples: number;
-}
+};
+
+type RowMeta = Pick<TablesBenchRow, 'benchmark' | 'contender' | 'how' | 'batch'>;
 
 /** Deterministic PRNG (mulberry32): the same tables and probes every run. */
 function rng(seed: number): () => number {
@@ -170,22 +171,22 @@ function sameAnswer(name: string, got: Uint32Array, expected: Uint32Array): void
   }
 }
 
-function rowsOf(bench: Bench, meta: Map<string, Omit<TablesBenchRow, 'opsPerSecond' | 'rme' | 'samples' | 'name'>>): TablesBenchRow[] {
-  return bench.tasks.map((task) => {
+function rowsOf(bench: Bench, meta: Map<string, RowMeta>): TablesBenchRow[] {
+  const rows = bench.tasks.map((task) => {
     const result = task.result;
     if (result.state !== 'completed') throw new Error(`${task.name}: ${result.state}`);
     const m = meta.get(task.name)!;
-    return {
-      ...m,
-      name: task.name,
-      opsPerSecond: Math.round((m.batch * 1000) / result.period),
-      rme: Number(result.latency.rme.toFixed(2)),
-      samples: result.latency.samples?.length ?? 0,
-    };
+    return { ...m, opsPerSecond: Math.round((m.batch * 1000) / result.period), vsReference: 0, rmePercent: Number(result.latency.rme.toFixed(1)) };
   });
+  const reference = rows.find((r) => r.contender === 'reference')!.opsPerSecond;
+  return rows.map((r) => ({ ...r, vsReference: Number((r.opsPerSecond / reference).toFixed(2)) }));
 }
 
-export default async function tablesBench({ quick = false }: { quick?: boolean } = {}): Promise<TablesBenchRow[]> {
+export default async function tablesBench({ quick, log }: { quick: boolean; log(message: string): void }): Promise<{
+  title: string;
+  rows: TablesBenchRow[];
+  notes: string[];
+}> {
   const dp = await loadDatapath({ conntrackMax: 1024 });
   const time = quick ? 100 : 1500;
   const probes = quick ? 4096 : 65_536;
@@ -215,13 +216,13 @@ export default async function tablesBench({ quick = false }: { quick?: boolean }
     const copyOut = new Uint32Array(probes);
     sameAnswer('wasm lookupMany', wasm.lookupMany(ips, copyOut), expected);
 
-    const label = `LPM ${kind}, ${size.toLocaleString('en-US')} prefixes, batch ${probes.toLocaleString('en-US')}`;
+    const label = `LPM ${kind}, ${size.toLocaleString('en-US')} prefixes`;
+    log(label);
     const bench = new Bench({ time, warmupTime: quick ? 20 : 200 } as ConstructorParameters<typeof Bench>[0]);
-    const meta = new Map<string, Omit<TablesBenchRow, 'opsPerSecond' | 'rme' | 'samples' | 'name'>>();
+    const meta = new Map<string, RowMeta>();
     const add = (contender: TablesBenchRow['contender'], how: string, fn: () => void) => {
-      const name = `${label}: ${how}`;
-      meta.set(name, { suite: 'tables', contender, batch: probes });
-      bench.add(name, fn);
+      meta.set(`${label}: ${how}`, { benchmark: label, contender, how, batch: probes });
+      bench.add(`${label}: ${how}`, fn);
     };
     add('wasm', 'wasm lookupBatch (views over linear memory)', () => wasm.lookupBatch(input, output));
     add('wasm', 'wasm lookupMany (copies in and out)', () => wasm.lookupMany(ips, copyOut));
@@ -234,8 +235,18 @@ export default async function tablesBench({ quick = false }: { quick?: boolean }
     wasm.free();
   }
 
+  log('IP pools');
   rows.push(...(await poolBench(dp, quick, time)));
-  return rows;
+  return {
+    title: 'Datapath tables: LPM lookups and IP slot pools',
+    rows,
+    notes: [
+      `LPM: batches of ${probes.toLocaleString('en-US')} lookups in one call. "ownership": a /0, VPC /16s, subnet /19s, ENI /28 prefixes (5 %) and pod /32s; ⅘ of the lookups are pod addresses, the rest other VPC addresses or outside. "routes": every length /8–/32, half the lookups routed addresses: the worst case for a longest-first probe.`,
+      'ts-kernel: the same algorithm and 16-byte slot layout in TypeScript over a Uint32Array; reference: one Map per prefix length.',
+      'Pools: one round allocates every slot of every pool and releases them all; wasm-abi calls the raw exports (no argument checks).',
+      'vsReference: speed over the reference in the same benchmark, same run.',
+    ],
+  };
 }
 
 /**
@@ -275,10 +286,10 @@ async function poolShapeBench(dp: DatapathTablesHost, quick: boolean, time: numb
   }
 
   const bench = new Bench({ time, warmupTime: quick ? 20 : 200 } as ConstructorParameters<typeof Bench>[0]);
-  const meta = new Map<string, Omit<TablesBenchRow, 'opsPerSecond' | 'rme' | 'samples' | 'name'>>();
+  const meta = new Map<string, RowMeta>();
   const label = `IP pools, ${pools.toLocaleString('en-US')} × ${slots} slots, allocate + release`;
   const add = (contender: TablesBenchRow['contender'], how: string, fn: () => void) => {
-    meta.set(`${label}: ${how}`, { suite: 'tables', contender, batch: opsPerRound });
+    meta.set(`${label}: ${how}`, { benchmark: label, contender, how, batch: opsPerRound });
     bench.add(`${label}: ${how}`, fn);
   };
   add('wasm', 'wasm IpSlotPool (validated wrapper)', () => { now++; wasm.forEach(round); });
@@ -300,15 +311,4 @@ async function poolShapeBench(dp: DatapathTablesHost, quick: boolean, time: numb
   await bench.run();
   wasm.forEach((p) => p.free());
   return rowsOf(bench, meta);
-}
-
-function markdown(rows: readonly TablesBenchRow[]): string {
-  const lines = ['| benchmark | contender | ops/s | ±% |', '| --- | --- | ---: | ---: |'];
-  for (const r of rows) lines.push(`| ${r.name} | ${r.contender} | ${r.opsPerSecond.toLocaleString('en-US')} | ${r.rme} |`);
-  return lines.join('\n');
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const rows = await tablesBench({ quick: process.argv.includes('--quick') });
-  console.log(markdown(rows));
 }
