@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/run.js';
-import { examplePath } from '../src/commands/demo.js';
+import { type DemoDnsJson, type DemoLocalhostJson, examplePath } from '../src/commands/demo.js';
 import type { NodeJson, PodJson, ServiceJson } from '../src/commands/inspect.js';
 import { readManifests } from '@kube-netsim/model/manifests';
 
@@ -201,5 +201,37 @@ describe('inspect on a kubectl dump', () => {
     const { code, out } = await cli('inspect', '-f', dump);
     expect(code).toBe(0);
     expect(out).toMatch(/^shop\/web +NodePort +10\.100\.37\.201 +80\/TCP→http +31380 +192\.168\.110\.20:8080\n {2,}192\.168\.99\.8:8080 terminating$/m);
+  });
+});
+
+describe('demo highlights', () => {
+  it('resolves the shop names from a web pod like glibc with ndots:5 would', async () => {
+    const report = JSON.parse((await cli('demo', '--json')).out) as InventoryJson & { dns: DemoDnsJson; localhost: DemoLocalhostJson[] };
+    const ip = (name: string) => report.services.find((s) => s.name === name)!.clusterIP;
+    const podIP = (name: string) => report.pods.find((p) => p.name === name)!.ip;
+    const q = (query: string) => report.dns.queries.find((x) => x.query === query)!;
+    expect(report.dns.from).toMatch(/^shop\/web-/);
+    expect(report.dns.resolvConf).toEqual({
+      nameservers: ['10.100.0.10'],
+      searches: ['shop.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'us-west-2.compute.internal'],
+      options: ['ndots:5'],
+    });
+    expect(q('api')).toEqual({ query: 'api', answeredBy: 'api.shop.svc.cluster.local', status: 'NOERROR', addresses: [ip('api')], lookups: 1 });
+    expect(q('redis').addresses.sort()).toEqual([podIP('redis-0'), podIP('redis-1')].sort());
+    expect(q('redis-0.redis').addresses).toEqual([podIP('redis-0')]);
+    expect(q('kube-dns.kube-system')).toMatchObject({ answeredBy: 'kube-dns.kube-system.svc.cluster.local', addresses: ['10.100.0.10'], lookups: 2 });
+    expect(q('api.github.com')).toMatchObject({ status: 'FORWARDED', lookups: 5 });
+  });
+
+  it('shows what localhost reaches inside the two-container api pods', async () => {
+    const report = JSON.parse((await cli('demo', '--json')).out) as { localhost: DemoLocalhostJson[] };
+    expect(report.localhost.map((p) => p.pod.replace(/-[a-z0-9]+-[a-z0-9]+$/, ''))).toEqual(['shop/api', 'shop/api']);
+    for (const p of report.localhost) {
+      expect(p.listeners).toEqual([
+        { port: 8080, protocol: 'TCP', container: 'api' },
+        { port: 9100, protocol: 'TCP', container: 'metrics-exporter' },
+      ]);
+      expect(p.conflicts).toEqual([]);
+    }
   });
 });
