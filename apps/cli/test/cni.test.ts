@@ -199,3 +199,32 @@ describe('foldAddresses', () => {
     expect(foldAddresses(['10.0.0.7', '10.0.0.5', '10.0.0.6', '10.0.0.9', '10.0.0.255', '10.0.1.0'])).toBe('10.0.0.5-10.0.0.7, 10.0.0.9, 10.0.0.255-10.0.1.0');
   });
 });
+
+describe('kube-netsim cni routes', () => {
+  it("prints a node's ip rules, routes and the CNI's iptables rules in iptables-save order", async () => {
+    const path = file('routes.yaml', tinyCluster());
+    const node = 'ip-10-0-0-4.us-west-2.compute.internal';
+    const r = await cli('cni', 'routes', '-f', path, '--node', node, '--json');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.out) as { rules: string; routes: string; iptables: { nat: { rules: string[] } } };
+    const ipam = JSON.parse((await cli('cni', 'ipam', '-f', path, '--node', node, '--json')).out) as CniIpamJson;
+    const pods = ipam.nodes[0]!.pods;
+    for (const p of pods) expect(json.rules).toContain(`512:\tfrom all to ${p.ip} lookup main\n`);
+    for (const p of pods.filter((x) => x.deviceIndex === 1)) expect(json.rules).toContain(`1536:\tfrom ${p.ip} lookup 2\n`);
+    expect(json.routes).toContain('default via 10.0.0.1 dev eth0 \n');
+    expect(json.iptables.nat.rules).toContain(
+      '-A AWS-SNAT-CHAIN-0 ! -o vlan+ -m comment --comment "AWS, SNAT" -m addrtype ! --dst-type LOCAL -j SNAT --to-source 10.0.0.4 --random-fully',
+    );
+    const text = (await cli('cni', 'routes', '-f', path, '--node', node)).out;
+    const nat = text.slice(text.indexOf('*nat'), text.indexOf('*mangle')).split('\n').filter((l) => l.startsWith('-A '));
+    expect(nat.map((l) => l.split(' ')[1])).toEqual([
+      'PREROUTING',
+      'PREROUTING',
+      'POSTROUTING',
+      'AWS-CONNMARK-CHAIN-0',
+      'AWS-CONNMARK-CHAIN-0',
+      'AWS-SNAT-CHAIN-0',
+      'AWS-SNAT-CHAIN-0',
+    ]);
+  });
+});

@@ -12,6 +12,8 @@ import {
   knownInstanceTypes,
   maxPods,
   planAddresses,
+  renderIpRoutes,
+  renderIpRules,
   supportsPrefixDelegation,
 } from '@kube-netsim/model/cni';
 import { type Cluster, buildCluster, isKubenetStyle, resolveClusterConfig } from '@kube-netsim/model/cluster';
@@ -205,6 +207,18 @@ export const CNI_SECTION: Section = {
   text: (ctx: SectionContext) => (ctx.cluster.ipam instanceof VpcCni ? `${heading('VPC CNI')}\n${ipamText(ipamJson(ctx.cluster.ipam))}` : ''),
 };
 
+const BUILTIN_CHAINS = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
+
+/** Rules in the order iptables-save lists them: built-in chains first, then user chains by name; order kept within a chain. */
+export function saveOrder(rules: string[]): string[] {
+  const chainOf = (r: string) => r.split(' ')[1] ?? '';
+  const rank = (c: string) => (BUILTIN_CHAINS.includes(c) ? BUILTIN_CHAINS.indexOf(c) : BUILTIN_CHAINS.length);
+  return rules
+    .map((r, i) => ({ r, i, c: chainOf(r) }))
+    .sort((a, b) => rank(a.c) - rank(b.c) || (a.c < b.c ? -1 : a.c > b.c ? 1 : 0) || a.i - b.i)
+    .map((x) => x.r);
+}
+
 // ---- plan ------------------------------------------------------------------------------------------------------
 
 interface PlanCliOptions {
@@ -325,6 +339,35 @@ export function registerCni(program: Command, io: Io): void {
       const json = ipamJson(state, o.node);
       if (o.json) printJson(io, json);
       else io.out(`${ipamText(json)}\n`);
+    });
+
+  cni
+    .command('routes')
+    .description("A node's policy routing and the CNI's iptables rules: `ip rule`, `ip -4 route show table all`, nat and mangle rules")
+    .requiredOption('-f, --filename <file...>', 'manifest files or directories (YAML/JSON; `-` for stdin), as kubectl takes them')
+    .requiredOption('--node <name>', 'the node')
+    .option('--json', 'print {rules, routes, iptables} as JSON')
+    .action(async (o: { filename: string[]; node: string; json?: boolean }) => {
+      const { cluster } = vpcCniCluster(await readInput(o.filename));
+      cluster.advance(60);
+      const state = cluster.ipam as VpcCni;
+      if (!state.nodeNames().includes(o.node)) throw new UsageError(`no node ${o.node}; nodes: ${state.nodeNames().join(', ') || '(none)'}`);
+      const rules = renderIpRules(state, o.node);
+      const routes = renderIpRoutes(state, o.node);
+      const iptables = state.iptablesRules(o.node);
+      if (o.json) {
+        printJson(io, { rules, routes, iptables });
+        return;
+      }
+      const save = (table: string, t: { chains: string[]; rules: string[] }) =>
+        [`*${table}`, ...t.chains.map((c) => `:${c} - [0:0]`), ...saveOrder(t.rules), 'COMMIT'].join('\n');
+      io.out(
+        [
+          `${pc.dim('# ip rule')}\n${rules}`,
+          `${pc.dim('# ip -4 route show table all')}\n${routes}`,
+          `${pc.dim("# iptables-save: the VPC CNI's chains and rules (kube-proxy's are not shown here)")}\n${save('nat', iptables.nat)}\n${save('mangle', iptables.mangle)}\n`,
+        ].join('\n'),
+      );
     });
 
   cni
