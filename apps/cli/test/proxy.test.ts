@@ -80,6 +80,16 @@ describe('kube-netsim proxy rules', () => {
     expect(r.out).toContain('add table ip kube-proxy');
   });
 
+  it('ipvs mode prints ipvsadm -Ln, kube-ipvs0, ipsets and its iptables rules', async () => {
+    const r = await cli('proxy', 'rules', '-f', manifests, ...NODE, '--mode', 'ipvs');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('# ipvsadm -Ln\nIP Virtual Server version');
+    expect(r.out).toMatch(/TCP +10\.100\.12\.34:80 rr/);
+    expect(r.out).toContain('inet 10.100.12.34/32 scope global kube-ipvs0');
+    expect(r.out).toContain('# ipset save\n');
+    expect((await cli('proxy', 'rules', '-f', manifests, ...NODE, '--mode', 'ipvs', '--format', 'save')).code).toBe(2);
+  });
+
   it('bad input exits 2 with a message', async () => {
     expect((await cli('proxy', 'rules', '-f', manifests, ...NODE, '--mode', 'userspace')).err).toContain('--mode must be iptables, nftables or ipvs');
     expect((await cli('proxy', 'rules', '-f', manifests, ...NODE, '--format', 'xml')).code).toBe(2);
@@ -124,6 +134,13 @@ describe('kube-netsim proxy explain', () => {
     expect(r.code).toBe(0);
     const answers = JSON.parse(r.out) as { verdict: string }[];
     expect(answers.map((a) => a.verdict)).toEqual(['REJECT', 'DNAT', 'NONE']);
+  });
+
+  it('ipvs mode answers with its own evaluator (round robin over the same endpoints)', async () => {
+    const r = await cli('proxy', 'explain', '-f', manifests, ...NODE, '--mode', 'ipvs', '--from', '10.0.1.50', '--to', '10.100.12.34:80', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ verdict: 'DNAT' });
+    expect([...(JSON.parse(r.out) as { possibleEndpoints: string[] }).possibleEndpoints].sort()).toEqual(['10.0.1.15:8080', '10.0.2.40:8080']);
   });
 
   it('nftables mode answers with its own evaluator', async () => {

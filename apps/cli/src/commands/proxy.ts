@@ -9,12 +9,18 @@ import {
   type ProxyNode,
   type ProxyPacket,
   type ResolvedKubeProxyConfiguration,
+  buildIpvsState,
   buildNftablesRuleset,
   buildProxyServiceState,
   explainIptables,
+  explainIpvs,
   explainNftables,
   localDetectorFor,
   parseIptables,
+  printIpsetSave,
+  printIpvsIptablesRestore,
+  printIpvsadm,
+  printKubeIpvs0,
   printNftablesRuleset,
   proxyNodeOf,
   renderIptablesRestore,
@@ -112,10 +118,6 @@ function cniRules(view: NodeView) {
   });
 }
 
-function unsupported(mode: string, what: string): never {
-  throw new UsageError(`${what} is not yet supported in ${mode} mode; use --mode iptables or --mode nftables`);
-}
-
 /** An evaluator for the node's rules in the chosen mode. */
 function explainerFor(view: NodeView): (p: ProxyPacket) => Explanation {
   const input = syncInput(view);
@@ -127,7 +129,19 @@ function explainerFor(view: NodeView): (p: ProxyPacket) => Explanation {
     const rs = buildNftablesRuleset({ ...input, serviceCIDRs: view.serviceCIDRs });
     return (p) => explainNftables(rs, p, view.node.ips);
   }
-  return unsupported(view.mode, 'proxy explain');
+  const state = buildIpvsState(input);
+  return (p) => explainIpvs(state, p, view.node.ips);
+}
+
+/** ipvs mode's state as its tools print it: virtual servers, the dummy device, ipsets and the iptables rules. */
+function ipvsRulesText(view: NodeView): string {
+  const state = buildIpvsState(syncInput(view));
+  return [
+    `# ipvsadm -Ln\n${printIpvsadm(state)}`,
+    `# ip addr show kube-ipvs0\n${printKubeIpvs0(state, view.node.name)}`,
+    `# ipset save\n${printIpsetSave(state)}`,
+    `# iptables-restore input\n${printIpvsIptablesRestore(state)}`,
+  ].join('\n');
 }
 
 const PROTOCOLS: Record<string, Protocol> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
@@ -193,7 +207,7 @@ export function registerProxy(program: Command, io: Io): void {
 
   proxy
     .command('rules')
-    .description('print what kube-proxy on a node programs (iptables: restore input of a full sync, or the node\'s iptables-save)')
+    .description('print what kube-proxy on a node programs (iptables: restore input of a full sync, or the node\'s iptables-save; nftables: nft -f input; ipvs: ipvsadm -Ln, kube-ipvs0, ipsets, iptables)')
     .option('-f, --filename <file>', 'manifest file or directory, - for stdin (repeatable)', collect, [])
     .option('--node <name>', 'the node whose kube-proxy to show')
     .option('--node-ip <ip>', 'an address of the node (repeatable, primary first) when no Node object gives it', collect, [])
@@ -208,7 +222,10 @@ export function registerProxy(program: Command, io: Io): void {
       } else if (view.mode === 'nftables') {
         if (opts.format === 'save') throw new UsageError('--format save is the iptables-save view; nftables mode prints its nft -f input');
         io.out(printNftablesRuleset(buildNftablesRuleset({ ...input, serviceCIDRs: view.serviceCIDRs })));
-      } else unsupported(view.mode, 'proxy rules');
+      } else {
+        if (opts.format === 'save') throw new UsageError('--format save is the iptables-save view; ipvs mode prints ipvsadm, ipset and iptables-restore text');
+        io.out(ipvsRulesText(view));
+      }
     });
 
   proxy
