@@ -9,7 +9,6 @@ import { instantiateDatapath, makeImports, datapathFromInstance } from './instan
 import { normalizeOptions } from './validate.js';
 
 export * from './exports-common.js';
-export * from './abi-tables.js';
 
 export interface BrowserLoadOptions extends DatapathOptions {
   /** The module's URL, bytes or compiled module. Default: the package's own file, as the bundler emits it. */

@@ -9,7 +9,6 @@ import { DatapathError } from './errors.js';
 import { instantiateDatapath } from './instantiate.js';
 
 export * from './exports-common.js';
-export * from './abi-tables.js';
 
 /** Where the module is read from: bytes, a compiled module, or a file URL/path. Default: the package's own file. */
 export interface NodeLoadOptions extends DatapathOptions {

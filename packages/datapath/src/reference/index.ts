@@ -3,3 +3,5 @@ export { ReferenceDatapath } from './reference-datapath.js';
 export { mix32, flowHash, draw, hash32, hsiphash32 } from './hash.js';
 export { buildMaglevTable, maglevLookup, MAGLEV_TABLE_SIZE } from './maglev.js';
 export { TypedArrayKernel, type TypedArrayKernelOptions } from './typed-array-kernel.js';
+export { ReferenceLpmTable } from './lpm.js';
+export { ReferenceIpSlotPool } from './ip-pool.js';
