@@ -42,11 +42,11 @@ describe('ipvs mode rendering', () => {
     );
   });
 
-  it('binds ClusterIPs to kube-ipvs0 and creates NodePort virtual servers on every local address (127.0.0.1 too)', () => {
+  it('binds ClusterIPs to kube-ipvs0 and creates NodePort virtual servers on every node address, not loopback', () => {
     const s = state([np('Cluster')], [npEndpoints(false)]);
     expect(s.boundAddresses).toEqual(['172.30.0.42']);
     expect(printKubeIpvs0(s, 'test-node')).toMatch(/^3: kube-ipvs0: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN group default \n {4}link\/ether [0-9a-f:]{17} brd ff:ff:ff:ff:ff:ff\n {4}inet 172\.30\.0\.42\/32 scope global kube-ipvs0\n {7}valid_lft forever preferred_lft forever\n$/);
-    expect(s.virtualServers.map((v) => `${v.address}:${v.port}`)).toEqual(['127.0.0.1:30080', '172.30.0.42:80', '192.168.0.2:30080', '192.168.1.2:30080']);
+    expect(s.virtualServers.map((v) => `${v.address}:${v.port}`)).toEqual(['172.30.0.42:80', '192.168.0.2:30080', '192.168.1.2:30080']);
     expect(ipvsNodePortAddresses(NODE, ['192.168.1.0/24'])).toEqual(['192.168.1.2']);
     expect(ipvsNodePortAddresses(NODE, ['primary'])).toEqual(['192.168.0.2']);
   });

@@ -76,16 +76,14 @@ const FILTER_CHAINS = ['KUBE-FORWARD', 'KUBE-NODE-PORT', 'KUBE-PROXY-FIREWALL', 
 
 /**
  * The node addresses IPVS creates NodePort virtual servers on: with `nodePortAddresses` empty (ipvs mode's
- * default) every local address except kube-ipvs0's, 127.0.0.1 included; otherwise the addresses inside the given
- * CIDRs (or the primary one for `primary`), never loopback.
+ * default) or `0.0.0.0/0` every local address but kube-ipvs0's, otherwise the addresses inside the given CIDRs (or
+ * the primary one for `primary`); never loopback (`isValidForSet` in pkg/proxy/ipvs/netlink_linux.go).
  */
 export function ipvsNodePortAddresses(node: ProxyNode, nodePortAddresses: readonly string[]): string[] {
   const loopback = CIDR.parse('127.0.0.0/8');
-  if (nodePortAddresses.length === 0 || nodePortAddresses.some((a) => a !== 'primary' && CIDR.parse(a).prefixLength === 0)) {
-    return [...node.ips, '127.0.0.1'];
-  }
+  const all = nodePortAddresses.length === 0 || nodePortAddresses.some((a) => a !== 'primary' && CIDR.parse(a).prefixLength === 0);
   return node.ips.filter(
-    (ip) => !loopback.contains(ip) && nodePortAddresses.some((a) => (a === 'primary' ? ip === node.ips[0] : CIDR.parse(a).contains(ip))),
+    (ip) => !loopback.contains(ip) && (all || nodePortAddresses.some((a) => (a === 'primary' ? ip === node.ips[0] : CIDR.parse(a).contains(ip)))),
   );
 }
 
@@ -148,7 +146,7 @@ export function buildIpvsState(input: IpvsSyncInput): IpvsNodeState {
   const virtualServers: IpvsVirtualServer[] = [];
   const bound: string[] = [];
   const bind = (ip: string) => bound.includes(ip) || bound.push(ip);
-  const nodeAddresses = new Set([...node.ips, '127.0.0.1']);
+  const nodeAddresses = new Set(node.ips);
   const nodePortIPs = ipvsNodePortAddresses(node, config.nodePortAddresses);
   const lbNoNodeAccess: Array<{ ip: string; protocol: string; port: number }> = [];
 
