@@ -224,6 +224,9 @@ ${extra}`;
     expect(thrown(() => read(svc('[{port: 80, protocol: ICMP}]'))).message).toBe('Expected `spec.ports[0].protocol` to be one of TCP, UDP, SCTP, got "ICMP"');
     expect(thrown(() => read(svc('[{port: 80}]', '  clusterIP: 10.0.0.300\n'))).message).toMatch(/`spec.clusterIP` to be an IP address/);
     expect(thrown(() => read(svc('[{port: 80}, {port: 81}]'))).message).toMatch(/must name each port/);
+    // A Service port name may be longer than a container port name (a DNS label, not an IANA service name).
+    expect(read(svc('[{name: http-metrics-exporter, port: 80}]')).services).toHaveLength(1);
+    expect(thrown(() => read(svc('[{port: 80, targetPort: http-metrics-exporter}]'))).message).toMatch(/`spec.ports\[0\].targetPort` to be a port name \(at most 15/);
     expect(thrown(() => read(svc('[{port: 80, nodePort: 30080}]'))).message).toMatch(/ClusterIP Service cannot have a `nodePort`/);
     const label = thrown(() => read('apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n  labels:\n    version: 1.0\n'));
     expect(label.format()).toBe('in.yaml:6:14: Namespace x: Expected `metadata.labels.version` to be a string, got 1\n  hint: quote it: "1"');

@@ -40,7 +40,8 @@ export function checkService(c: Check, o: Record<string, unknown>): void {
   ports?.forEach((x, i) => {
     const p: FieldPath = ['spec', 'ports', i];
     const port = c.required(c.map(x, p), p, 'a Service port');
-    const name = c.portName(port.name, [...p, 'name']);
+    // Service port names are DNS labels (up to 63 characters); container port names are the shorter IANA names.
+    const name = c.dnsLabel(port.name, [...p, 'name']);
     if ((ports.length > 1 && !name) || (name !== undefined && names.has(name))) {
       c.fail([...p, 'name'], name ? `Port name ${JSON.stringify(name)} is used twice` : 'A Service with more than one port must name each port', 'name ports like `http`, `grpc`, `metrics`');
     }
