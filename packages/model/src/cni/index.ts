@@ -2,7 +2,7 @@ export { type InstanceLimits, knownInstanceTypes, findInstanceLimits, instanceLi
 export { type MaxPodsOptions, maxPods, effectiveENILimit, eksAmiDefaultMaxPods } from './max-pods.js';
 export { type CniConfig, type RandomizeSnat, cniConfigFromEnv, warmIPTargetsDefined } from './config.js';
 export { type CniIptablesOptions, type CniIptablesTable, CNI_CONNMARK, cniIptablesRules } from './iptables.js';
-export { type SlotPool, BitmapSlotPool } from './slot-pool.js';
+export { type SlotPool, type IpSlotPoolCore, BitmapSlotPool, IpSlotPoolAdapter } from './slot-pool.js';
 export { type OwnershipIndex, MapOwnershipIndex } from './ownership-index.js';
 export { type SubnetSpec, type AddressOwner, type VpcBackends, type Ec2AddressError, AWS_RESERVED_PER_SUBNET, PREFIX_SIZE, Vpc, VpcSubnet } from './vpc.js';
 export { type DataStoreStats, type Eni, type EniCidr, type TrackedAddress, DataStore } from './datastore.js';

@@ -101,3 +101,65 @@ export class BitmapSlotPool implements SlotPool {
     this.free--;
   }
 }
+
+/**
+ * The part of the datapath's `IpSlotPool` (WebAssembly) a subnet's pool needs; `IpSlotPool` and its TypeScript
+ * reference both have it. Time is irrelevant to a subnet (EC2 has no cooldown): the pool is made with
+ * `cooldownSeconds: 0` and every call runs at second 0.
+ */
+export interface IpSlotPoolCore {
+  allocate(now: number): number | undefined;
+  allocateAligned(blockSize: number, now: number): number | undefined;
+  countAligned(blockSize: number, now: number): number;
+  claim(slot: number): void;
+  releaseRange(first: number, count: number, now: number): void;
+  state(slot: number, now: number): string;
+  counts(now: number): { free: number };
+  clone(): IpSlotPoolCore;
+}
+
+/** A {@link SlotPool} over the datapath's IP slot pool (see `packages/datapath/docs/tables.md`). */
+export class IpSlotPoolAdapter implements SlotPool {
+  readonly size: number;
+  private readonly core: IpSlotPoolCore;
+
+  /** `core` must have been created with `slots: size, cooldownSeconds: 0`. */
+  constructor(core: IpSlotPoolCore, size: number) {
+    this.core = core;
+    this.size = size;
+  }
+
+  freeCount(): number {
+    return this.core.counts(0).free;
+  }
+
+  isFree(slot: number): boolean {
+    return slot >= 0 && slot < this.size && this.core.state(slot, 0) === 'free';
+  }
+
+  allocate(): number {
+    return this.core.allocate(0) ?? -1;
+  }
+
+  allocateAligned(blockSize: number): number {
+    return this.core.allocateAligned(blockSize, 0) ?? -1;
+  }
+
+  claim(slot: number): boolean {
+    if (!this.isFree(slot)) return false;
+    this.core.claim(slot);
+    return true;
+  }
+
+  release(slot: number, count = 1): void {
+    this.core.releaseRange(slot, count, 0);
+  }
+
+  freeAlignedBlocks(blockSize: number): number {
+    return this.core.countAligned(blockSize, 0);
+  }
+
+  clone(): IpSlotPoolAdapter {
+    return new IpSlotPoolAdapter(this.core.clone(), this.size);
+  }
+}
