@@ -232,6 +232,14 @@ ${extra}`;
     expect(label.format()).toBe('in.yaml:6:14: Namespace x: Expected `metadata.labels.version` to be a string, got 1\n  hint: quote it: "1"');
   });
 
+  it('a document whose aliases expand exponentially (billion laughs)', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) levels.push(`${'abcdefghij'[i]}: &${'abcdefghij'[i]} [${Array(10).fill(`*${'abcdefghij'[i - 1]}`).join(', ')}]`);
+    const e = thrown(() => read(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\ndata:\n${levels.map((l) => `  ${l}`).join('\n')}\n`));
+    expect(e.code).toBe('E_YAML_SYNTAX');
+    expect(e.position).toEqual({ file: 'in.yaml', line: 1, column: 1 });
+  });
+
   it('a selector that does not select the template', () => {
     const e = thrown(() => read(deployment('1').replace('labels: {app: web}', 'labels: {app: api}')));
     expect(e.message).toBe('`selector` does not match template `labels`');

@@ -97,7 +97,17 @@ function readSource(input: ClusterInput, from: { file: string; text: string; lin
       });
     }
     if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) continue; // `---` with nothing in it
-    const value = doc.toJS({ maxAliasCount: 10_000 }) as unknown;
+    let value: unknown;
+    try {
+      // A cap on alias expansion keeps a "billion laughs" document from exhausting memory.
+      value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+    } catch (e) {
+      throw new KubeNetsimError('E_YAML_SYNTAX', `YAML cannot be read: ${e instanceof Error ? e.message : String(e)}`, {
+        ...(doc.contents?.range ? { position: position(doc.contents.range[0]) } : {}),
+        hint: 'expand the YAML anchors and aliases (&name / *name) in this document',
+        cause: e,
+      });
+    }
     const locate = (path: FieldPath): SourcePosition | undefined => {
       for (let n = path.length; n >= 0; n--) {
         const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
