@@ -2,7 +2,7 @@ import { DatapathError } from './errors.js';
 import { LPM_MAX_ENTRIES, LPM_MISS, TableStatus } from './abi-tables.js';
 import { checkAddress, checkInteger, checkPrefix, freedError } from './tables-errors.js';
 import { formatIPv4 } from './ipv4.js';
-import { DatapathTableObject, type DatapathTablesHost, type WasmU32Buffer } from './tables-memory.js';
+import { DatapathTableObject, type DatapathTablesHost, WasmU32Buffer } from './tables-memory.js';
 
 /** One entry of an LPM table. Addresses are IPv4 as unsigned 32-bit integers. */
 export interface LpmEntry {
@@ -132,6 +132,11 @@ export class LpmTable extends DatapathTableObject implements LpmTableLike {
    * in one call and without copying. `out` may be `ips` (in place).
    */
   lookupBatch(ips: WasmU32Buffer, out: WasmU32Buffer, count: number = ips.length): void {
+    for (const [name, buffer] of [['ips', ips], ['out', out]] as const) {
+      if (!(buffer instanceof WasmU32Buffer) || buffer.memory !== this.binding.memory) {
+        throw new TypeError(`Expected \`${name}\` to be a WasmU32Buffer created on this table's datapath instance`);
+      }
+    }
     checkInteger('count', count, 0, Math.min(ips.length, out.length), 'the number of addresses to look up');
     this.#check(this.binding.abi.lpmLookupBatch(this.handle, ips.ptr, out.ptr, count));
   }

@@ -81,6 +81,11 @@ export class WasmU32Buffer {
     return this.#memory.ptr;
   }
 
+  /** The linear memory the buffer lives in (a table only takes buffers of its own instance). */
+  get memory(): WebAssembly.Memory {
+    return this.#binding.memory;
+  }
+
   /** The elements; valid until the datapath's memory next grows. */
   get array(): Uint32Array {
     const buffer = this.#binding.memory.buffer;
