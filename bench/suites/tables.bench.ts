@@ -230,6 +230,7 @@ export default async function tablesBench({ quick, log }: { quick: boolean; log(
     add('reference', 'reference (Map per length)', () => reference.lookupMany(ips, copyOut));
     await bench.run();
     rows.push(...rowsOf(bench, meta));
+    if (kind === 'ownership') rows.push(...(await churnBench(wasm, reference, entries, size, time, quick)));
     input.free();
     output.free();
     wasm.free();
@@ -243,10 +244,46 @@ export default async function tablesBench({ quick, log }: { quick: boolean; log(
     notes: [
       `LPM: batches of ${probes.toLocaleString('en-US')} lookups in one call. "ownership": a /0, VPC /16s, subnet /19s, ENI /28 prefixes (5 %) and pod /32s; ⅘ of the lookups are pod addresses, the rest other VPC addresses or outside. "routes": every length /8–/32, half the lookups routed addresses: the worst case for a longest-first probe.`,
       'ts-kernel: the same algorithm and 16-byte slot layout in TypeScript over a Uint32Array; reference: one Map per prefix length.',
+      'Churn: 1,024 pod /32s each deleted and added back; one op = one delete or one add (incremental, no rebuild).',
       'Pools: one round allocates every slot of every pool and releases them all; wasm-abi calls the raw exports (no argument checks).',
       'vsReference: speed over the reference in the same benchmark, same run.',
     ],
   };
+}
+
+/**
+ * Prefix churn, as pods come and go: each op deletes one pod /32 and adds it back (two incremental updates, no
+ * rebuild), over the whole table in turn. The tables end as they started, so every timed round sees the same state.
+ */
+async function churnBench(
+  wasm: LpmTable,
+  reference: ReferenceLpmTable,
+  entries: readonly Prefix[],
+  size: number,
+  time: number,
+  quick: boolean,
+): Promise<TablesBenchRow[]> {
+  const pods = entries.filter((e) => e.length === 32).slice(0, 1024);
+  const label = `LPM ownership, ${size.toLocaleString('en-US')} prefixes: delete + add a pod /32`;
+  const bench = new Bench({ time, warmupTime: quick ? 20 : 200 } as ConstructorParameters<typeof Bench>[0]);
+  const meta = new Map<string, RowMeta>();
+  const churn = (t: LpmTable | ReferenceLpmTable) => {
+    for (const p of pods) {
+      t.delete(p.prefix, 32);
+      t.add(p.prefix, 32, p.value);
+    }
+  };
+  churn(wasm);
+  churn(reference);
+  if (wasm.size !== reference.size || wasm.get(pods[0]!.prefix, 32) !== reference.get(pods[0]!.prefix, 32)) {
+    throw new Error('churn: wasm and reference tables differ');
+  }
+  for (const [contender, how, t] of [['wasm', 'wasm LpmTable', wasm], ['reference', 'reference (Map per length)', reference]] as const) {
+    meta.set(`${label}: ${how}`, { benchmark: label, contender, how, batch: pods.length * 2 });
+    bench.add(`${label}: ${how}`, () => churn(t));
+  }
+  await bench.run();
+  return rowsOf(bench, meta);
 }
 
 /**
