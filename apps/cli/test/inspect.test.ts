@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/run.js';
 import { type DemoDnsJson, type DemoLocalhostJson, examplePath } from '../src/commands/demo.js';
-import type { NodeJson, PodJson, ServiceJson } from '../src/commands/inspect.js';
+import type { NodeJson, PodJson, ServiceJson, WarningJson } from '../src/commands/inspect.js';
 import { readManifests } from '@kube-netsim/model/manifests';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -233,5 +233,28 @@ describe('demo highlights', () => {
       ]);
       expect(p.conflicts).toEqual([]);
     }
+  });
+});
+
+describe('warnings', () => {
+  it('reports two containers of a pod, and two hostNetwork pods of a node, on one port', async () => {
+    const text = [
+      'apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus: {addresses: [{type: InternalIP, address: 192.168.0.5}], capacity: {pods: "20"}}\n',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: default}\nspec:\n  containers: [{name: a, ports: [{containerPort: 8080}]}, {name: b, ports: [{containerPort: 8080}]}]\n',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: h1, namespace: default}\nspec:\n  hostNetwork: true\n  nodeName: n1\n  containers: [{name: a, ports: [{containerPort: 9100}]}]\n',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: h2, namespace: default}\nspec:\n  hostNetwork: true\n  nodeName: n1\n  containers: [{name: exporter, ports: [{containerPort: 9100}]}]\n',
+    ].join('---\n');
+    const { code, out } = await cli('inspect', '-f', file('conflicts.yaml', text), '--json');
+    expect(code).toBe(0);
+    expect((JSON.parse(out) as { warnings: WarningJson[] }).warnings).toEqual([
+      { object: 'Pod default/p', message: 'container a and container b both listen on TCP 8080: all but the first fail with "listen tcp :8080: bind: address already in use"' },
+      { object: 'Node n1', message: 'Pod default/h1 (a) and Pod default/h2 (exporter) both listen on TCP 9100: all but the first fail with "listen tcp :9100: bind: address already in use"' },
+    ]);
+  });
+
+  it('the example has none, so no Warnings section is printed', async () => {
+    const { out } = await cli('demo');
+    expect(out).not.toContain('Warnings');
+    expect((JSON.parse((await cli('demo', '--json')).out) as { warnings: WarningJson[] }).warnings).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { ClusterInput, EndpointSlice, Pod, Service } from '@kube-netsim/model';
+import { hostNetworkConflicts, podPortConflicts } from '@kube-netsim/model/cluster';
 import { writeManifests } from '@kube-netsim/model/manifests';
 import type { Io } from '../io.js';
 import { clusterFromInput, readInput } from '../load.js';
@@ -62,6 +63,13 @@ export interface ServiceJson {
   ports: { name: string | null; port: number; protocol: string; targetPort: number | string; nodePort: number | null }[];
   /** Each endpoint address with its ports, as kube-proxy reads the EndpointSlices (absent ready/serving = true). */
   endpoints: { ip: string; ports: number[]; ready: boolean; serving: boolean; terminating: boolean; node: string | null; pod: string | null }[];
+}
+
+/** `--json` shape of one entry of `warnings`: something that would fail in a real cluster although it was accepted. */
+export interface WarningJson {
+  /** `Pod shop/api-…` or `Node ip-….compute.internal`. */
+  object: string;
+  message: string;
 }
 
 /** `--json` shape of one entry of `ignored`. */
@@ -145,6 +153,17 @@ function serviceJson(ctx: SectionContext): ServiceJson[] {
     })),
     endpoints: endpointsOf(ctx.cluster.endpointSlices(s.metadata.namespace ?? 'default', s.metadata.name)),
   }));
+}
+
+function warningJson(ctx: SectionContext): WarningJson[] {
+  const conflicts = [...ctx.cluster.pods().filter((p) => !p.spec.hostNetwork).flatMap(podPortConflicts), ...hostNetworkConflicts(ctx.cluster)];
+  return conflicts.map((c) => {
+    const who = c.listeners.map((l) => (l.pod === c.where ? `container ${l.container}` : `${l.pod} (${l.container})`));
+    return {
+      object: c.where,
+      message: `${who.join(' and ')} both listen on ${c.protocol} ${c.port}: all but the first fail with "${c.message}"`,
+    };
+  });
 }
 
 function ignoredJson(input: ClusterInput): IgnoredJson[] {
@@ -247,6 +266,15 @@ export const INVENTORY_SECTIONS: Section[] = [
                 .join('\n'),
       ]);
       return `${heading('Services', services.length)}\n${table(['NAMESPACE/NAME', 'TYPE', 'CLUSTER-IP', 'PORTS', 'NODE-PORTS', 'ENDPOINTS'], rows)}`;
+    },
+  },
+  {
+    name: 'warnings',
+    json: warningJson,
+    text: (ctx) => {
+      const warnings = warningJson(ctx);
+      if (warnings.length === 0) return '';
+      return [heading('Warnings', warnings.length), ...warnings.map((w) => `  ${w.object}: ${pc.yellow(w.message)}`)].join('\n');
     },
   },
   {
