@@ -53,6 +53,7 @@ function applyNode(s: ClusterState, node: Node): void {
     return;
   }
   capacityPods(node);
+  s.capacityGeneration++;
   prev.metadata.labels = { ...(node.metadata.labels ?? {}) };
   prev.spec = { ...(prev.spec ?? {}), taints: node.spec?.taints ?? [], unschedulable: node.spec?.unschedulable ?? false };
   if (node.status?.capacity?.pods) {

@@ -83,6 +83,7 @@ function launchNodeGroup(s: ClusterState, config: ResolvedClusterConfig, group: 
     };
     completeNode(node, network, group.maxPodsPerNode ?? network.defaultMaxPods);
     s.nodes.set(name, node);
+    s.capacityGeneration++;
   }
 }
 

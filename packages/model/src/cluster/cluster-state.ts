@@ -21,7 +21,10 @@ import type { SeededRandom } from './random.js';
 
 /** Something that happened to an object, as `kubectl get events` shows it. `time` in simulated seconds. */
 export interface ClusterEvent {
+  /** When it last happened. */
   time: number;
+  /** When it first happened. */
+  firstTime: number;
   type: 'Normal' | 'Warning';
   reason: string;
   /** `Pod shop/web-7d4b9c-x2k8p`. */
@@ -39,6 +42,8 @@ export interface PodBookkeeping {
   removeAt?: number;
   /** A DaemonSet pod's node (its required node affinity on `metadata.name`). */
   pinnedNode?: string;
+  /** The {@link ClusterState.capacityGeneration} at which the scheduler last found no node for the pod. */
+  unschedulableAt?: number;
 }
 
 /** The configuration objects a cluster was built from, kept as given. */
@@ -56,6 +61,12 @@ export interface ClusterSettings {
  */
 export class ClusterState {
   now = 0;
+  /**
+   * Raised whenever room may have appeared for a pending pod (a pod removed, a node added or changed): the
+   * scheduler retries an unschedulable pod only then, as kube-scheduler moves pods out of its unschedulable queue
+   * on such cluster events.
+   */
+  capacityGeneration = 0;
   nextSeq = 0;
   nextUID = 0;
   settings: ClusterSettings;
@@ -76,6 +87,8 @@ export class ClusterState {
   statefulSets = new Map<string, StatefulSet>();
   daemonSets = new Map<string, DaemonSet>();
   events: ClusterEvent[] = [];
+  /** `object\0reason\0message` → index in `events` of that event, so a repeat folds into its count. */
+  eventIndex = new Map<string, number>();
 
   constructor(settings: ClusterSettings, random: SeededRandom, ipam: PodIPAM, clusterIPs: ClusterIPAllocator, nodePorts: NodePortAllocator) {
     this.settings = settings;
@@ -88,6 +101,7 @@ export class ClusterState {
   clone(): ClusterState {
     const c = new ClusterState(structuredClone(this.settings), this.random.clone(), this.ipam.clone(), this.clusterIPs.clone(), this.nodePorts.clone());
     c.now = this.now;
+    c.capacityGeneration = this.capacityGeneration;
     c.nextSeq = this.nextSeq;
     c.nextUID = this.nextUID;
     c.nodes = structuredClone(this.nodes);
@@ -102,6 +116,7 @@ export class ClusterState {
     c.statefulSets = structuredClone(this.statefulSets);
     c.daemonSets = structuredClone(this.daemonSets);
     c.events = structuredClone(this.events);
+    c.eventIndex = new Map(this.eventIndex);
     return c;
   }
 
@@ -110,21 +125,30 @@ export class ClusterState {
     return `00000000-0000-4000-8000-${(this.nextUID++).toString(16).padStart(12, '0')}`;
   }
 
-  /** Records an event, folding a repeat of the object's previous identical event into its count. */
+  /**
+   * Records an event; a repeat of an earlier one (same object, reason and message) raises its count and time,
+   * as the API server's event aggregation does. Only the newest {@link MAX_EVENTS} are kept.
+   */
   record(type: ClusterEvent['type'], reason: string, object: string, message: string): void {
-    for (let i = this.events.length - 1; i >= 0 && i >= this.events.length - 50; i--) {
-      const e = this.events[i]!;
-      if (e.object !== object) continue;
-      if (e.reason === reason && e.message === message) {
-        e.count++;
-        e.time = this.now;
-        return;
-      }
-      break;
+    const key = `${object}\0${reason}\0${message}`;
+    const at = this.eventIndex.get(key);
+    const seen = at === undefined ? undefined : this.events[at];
+    if (seen) {
+      seen.count++;
+      seen.time = this.now;
+      return;
     }
-    this.events.push({ time: this.now, type, reason, object, message, count: 1 });
+    this.eventIndex.set(key, this.events.length);
+    this.events.push({ time: this.now, firstTime: this.now, type, reason, object, message, count: 1 });
+    if (this.events.length > MAX_EVENTS) {
+      this.events = this.events.slice(-MAX_EVENTS / 2);
+      this.eventIndex = new Map(this.events.map((e, i) => [`${e.object}\0${e.reason}\0${e.message}`, i]));
+    }
   }
 }
+
+/** Events kept; when there are more, the older half goes (a real cluster keeps them for an hour). */
+export const MAX_EVENTS = 20000;
 
 /** Simulated second 0 as wall-clock time, for `creationTimestamp` and `deletionTimestamp` text. */
 export const SIMULATION_EPOCH_MS = Date.UTC(2025, 0, 1);

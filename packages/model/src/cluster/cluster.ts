@@ -172,7 +172,7 @@ export class Cluster {
     return byNamespaceAndName(this.#s.daemonSets.values(), namespace);
   }
 
-  /** Events oldest first; with `object` (`Pod shop/web-…`), only that object's. */
+  /** Events in the order they first happened (repeats fold into `count`); with `object` (`Pod shop/web-…`), only that object's. */
   events(object?: string): ClusterEvent[] {
     return this.#s.events.filter((e) => object === undefined || e.object === object);
   }

@@ -99,6 +99,7 @@ export function deleteObject(s: ClusterState, ref: ObjectRef, gracePeriodSeconds
     }
     s.ipam.removeNode(ref.name);
     s.nodes.delete(ref.name);
+    s.capacityGeneration++;
     return;
   }
   if (ref.kind === 'Namespace') {

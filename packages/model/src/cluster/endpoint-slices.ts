@@ -1,6 +1,6 @@
 import type { Endpoint, EndpointPort, EndpointSlice, Pod, Service } from '../api/index.js';
 import { matchesSelector } from './labels.js';
-import { randomNameSuffix, stableJSON } from './names.js';
+import { randomNameSuffix } from './names.js';
 import { findPodPort, isPodFinished, isPodReady, isPodTerminating } from './pods.js';
 import type { SeededRandom } from './random.js';
 
@@ -76,7 +76,8 @@ export function deriveEndpointSlices(svc: Service, pods: readonly Pod[], existin
     .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   for (const pod of members) {
     const ports = endpointPorts(svc, pod);
-    const key = stableJSON(ports);
+    // Port objects are built with a fixed key order, so plain JSON is a faithful key.
+    const key = JSON.stringify(ports);
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { ports, endpoints: [] }));
     group.endpoints.push(podEndpoint(svc, pod, pod.spec.nodeName ? ctx.nodeZone(pod.spec.nodeName) : undefined));
@@ -89,13 +90,13 @@ export function deriveEndpointSlices(svc: Service, pods: readonly Pod[], existin
 
   const reusable = new Map<string, string[]>();
   for (const s of existing) {
-    const key = stableJSON(s.ports ?? null);
+    const key = JSON.stringify(s.ports ?? null);
     reusable.set(key, [...(reusable.get(key) ?? []), s.metadata.name]);
   }
   const labels: Record<string, string> = { ...(svc.metadata.labels ?? {}), [LABEL_SERVICE_NAME]: svc.metadata.name, [LABEL_MANAGED_BY]: MANAGED_BY_CONTROLLER };
   if (svc.spec.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
   return wanted.map(({ ports, endpoints }) => {
-    const name = reusable.get(stableJSON(ports ?? null))?.shift() ?? generateSliceName(svc.metadata.name, ctx);
+    const name = reusable.get(JSON.stringify(ports ?? null))?.shift() ?? generateSliceName(svc.metadata.name, ctx);
     const slice: EndpointSlice = {
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',

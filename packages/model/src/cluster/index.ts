@@ -10,7 +10,7 @@ export { SeededRandom } from './random.js';
 export { NAME_ALPHABET, podTemplateHash } from './names.js';
 export { LABEL_MANAGED_BY, LABEL_SERVICE_NAME, MANAGED_BY_CONTROLLER, MAX_ENDPOINTS_PER_SLICE, deriveEndpointSlices, podEndpoint } from './endpoint-slices.js';
 export { findPodPort, isPodFinished, isPodReady, isPodTerminating, podKey } from './pods.js';
-export { type SchedulingNode, type ScheduleResult, schedulePod, podHostPorts } from './scheduler.js';
+export { type HostPortUse, type SchedulingNode, type ScheduleResult, bindPod, podHostPorts, schedulePod, schedulingNode } from './scheduler.js';
 export { matchesLabelSelector, matchesSelector, toleratesTaint } from './labels.js';
 export { TICK_SECONDS } from './reconcile.js';
 export {

@@ -63,5 +63,6 @@ export function addGivenNode(s: ClusterState, given: Node): Node {
   node.metadata.creationTimestamp ??= timestamp(s.now);
   completeNode(node, network, maxPods ?? network.defaultMaxPods);
   s.nodes.set(name, node);
+  s.capacityGeneration++;
   return node;
 }

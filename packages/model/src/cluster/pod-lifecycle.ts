@@ -1,7 +1,7 @@
 import type { Pod, PodCondition } from '../api/index.js';
 import { type ClusterState, timestamp } from './cluster-state.js';
 import { podKey, podName } from './pods.js';
-import { type SchedulingNode, occupiesNode, schedulePod } from './scheduler.js';
+import { type SchedulingNode, bindPod, occupiesNode, schedulePod, schedulingNode } from './scheduler.js';
 
 /** The kubelet's default `terminationGracePeriodSeconds`. */
 export const DEFAULT_GRACE_PERIOD_SECONDS = 30;
@@ -58,6 +58,7 @@ export function removePod(s: ClusterState, pod: Pod): void {
   if (pod.spec.nodeName && pod.status?.podIP && !pod.spec.hostNetwork) s.ipam.releasePodIP(pod.spec.nodeName, key);
   s.pods.delete(key);
   s.podBookkeeping.delete(key);
+  s.capacityGeneration++;
 }
 
 /** Removes the terminating pods whose grace period has run out. */
@@ -91,11 +92,14 @@ export function markRunning(pod: Pod, hostIP: string, podIP: string): void {
 function schedulingNodes(s: ClusterState): SchedulingNode[] {
   const byNode = new Map<string, Pod[]>();
   for (const pod of s.pods.values()) {
-    if (pod.spec.nodeName && occupiesNode(pod)) byNode.set(pod.spec.nodeName, [...(byNode.get(pod.spec.nodeName) ?? []), pod]);
+    if (!pod.spec.nodeName || !occupiesNode(pod)) continue;
+    const list = byNode.get(pod.spec.nodeName);
+    if (list) list.push(pod);
+    else byNode.set(pod.spec.nodeName, [pod]);
   }
   return [...s.nodes.values()]
     .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))
-    .map((node) => ({ node, maxPods: nodeMaxPods(s, node.metadata.name), pods: byNode.get(node.metadata.name) ?? [] }));
+    .map((node) => schedulingNode(node, nodeMaxPods(s, node.metadata.name), byNode.get(node.metadata.name) ?? []));
 }
 
 /** The node's pod capacity: `status.capacity.pods` (the builder writes the node group's or the IPAM's value there). */
@@ -109,18 +113,23 @@ export function nodeMaxPods(s: ClusterState, nodeName: string): number {
 export function runScheduler(s: ClusterState): boolean {
   const pending = [...s.pods.values()]
     .filter((p) => !p.spec.nodeName && p.metadata.deletionTimestamp === undefined && occupiesNode(p))
+    .filter((p) => s.podBookkeeping.get(podKey(p))?.unschedulableAt !== s.capacityGeneration)
     .sort((a, b) => (s.podBookkeeping.get(podKey(a))?.seq ?? 0) - (s.podBookkeeping.get(podKey(b))?.seq ?? 0));
   if (pending.length === 0) return false;
   const nodes = schedulingNodes(s);
   let changed = false;
   for (const pod of pending) {
-    const result = schedulePod(pod, nodes, s.podBookkeeping.get(podKey(pod))?.pinnedNode);
+    const book = s.podBookkeeping.get(podKey(pod));
+    const result = schedulePod(pod, nodes, book?.pinnedNode);
+    if (book) {
+      if (result.ok) delete book.unschedulableAt;
+      else book.unschedulableAt = s.capacityGeneration;
+    }
     if (result.ok) {
       pod.spec.nodeName = result.nodeName;
       pod.status = { phase: 'Pending' };
       setCondition(pod, { type: 'PodScheduled', status: 'True' });
-      const n = nodes.find((x) => x.node.metadata.name === result.nodeName)!;
-      n.pods = [...n.pods, pod];
+      bindPod(nodes.find((x) => x.node.metadata.name === result.nodeName)!, pod);
       s.record('Normal', 'Scheduled', podName(pod), `Successfully assigned ${podKey(pod)} to ${result.nodeName}`);
       changed = true;
     } else {

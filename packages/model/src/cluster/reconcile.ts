@@ -1,14 +1,15 @@
 import type { ClusterState } from './cluster-state.js';
 import { type EndpointSliceContext, deriveEndpointSlices, hasManagedEndpoints, sliceServiceKey } from './endpoint-slices.js';
+import { PodIndex } from './pod-index.js';
 import { collectTerminated, runKubelets, runScheduler } from './pod-lifecycle.js';
-import { reconcileDaemonSet, reconcileDeployment, reconcileReplicaSet, reconcileStatefulSet } from './workloads.js';
+import { reconcileDaemonSet, reconcileDeployment, replicaSetsByOwner, reconcileReplicaSet, reconcileStatefulSet } from './workloads.js';
 
 /** ipamd's reconcile period and the simulator's tick: simulated seconds. */
 export const TICK_SECONDS = 5;
 /** The longest a settle may run: 10 simulated minutes. */
 const SETTLE_MAX_TICKS = 120;
-/** A settle stops after this many ticks in a row in which no waiting pod made progress (60 s). */
-const SETTLE_IDLE_TICKS = 12;
+/** A settle stops after this many ticks in a row in which no waiting pod made progress (30 s: ipamd acts within a tick). */
+const SETTLE_IDLE_TICKS = 6;
 
 function sorted<T>(map: Map<string, T>): T[] {
   return [...map.keys()].sort().map((k) => map.get(k)!);
@@ -21,7 +22,13 @@ export function reconcileEndpointSlices(s: ClusterState): void {
     const svc = sliceServiceKey(slice);
     if (svc) byService.set(svc, [...(byService.get(svc) ?? []), key]);
   }
-  const taken = new Set([...s.endpointSlices.values()].map((e) => `${e.metadata.namespace}/${e.metadata.name}`));
+  const taken = new Map<string, Set<string>>();
+  for (const e of s.endpointSlices.values()) {
+    const ns = e.metadata.namespace ?? 'default';
+    if (!taken.has(ns)) taken.set(ns, new Set());
+    taken.get(ns)!.add(e.metadata.name);
+  }
+  const index = new PodIndex(s.pods.values());
   for (const [svcKey, svc] of [...s.services].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (s.observedSliceServices.has(svcKey)) continue;
     const keys = byService.get(svcKey) ?? [];
@@ -29,17 +36,18 @@ export function reconcileEndpointSlices(s: ClusterState): void {
     for (const k of keys) s.endpointSlices.delete(k);
     if (!hasManagedEndpoints(svc)) continue;
     const ns = svc.metadata.namespace ?? 'default';
-    const namesInNs = new Set([...taken].filter((t) => t.startsWith(`${ns}/`)).map((t) => t.slice(ns.length + 1)));
+    if (!taken.has(ns)) taken.set(ns, new Set());
+    const namesInNs = taken.get(ns)!;
     const ctx: EndpointSliceContext = {
       nodeZone: (n) => s.nodes.get(n)?.metadata.labels?.['topology.kubernetes.io/zone'],
       random: s.random,
       takenNames: namesInNs,
     };
-    for (const slice of deriveEndpointSlices(svc, [...s.pods.values()], existing, ctx)) {
+    for (const slice of deriveEndpointSlices(svc, index.candidates(ns, svc.spec.selector ?? {}), existing, ctx)) {
       const prev = existing.find((e) => e.metadata.name === slice.metadata.name);
       slice.metadata.uid = prev?.metadata.uid ?? s.newUID();
       s.endpointSlices.set(`${ns}/${slice.metadata.name}`, slice);
-      taken.add(`${ns}/${slice.metadata.name}`);
+      namesInNs.add(slice.metadata.name);
     }
   }
   // Slices of Services that no longer exist go with them (garbage collection through the owner reference).
@@ -54,10 +62,12 @@ export function reconcileEndpointSlices(s: ClusterState): void {
  * scheduler, the kubelets, the EndpointSlice controller. True when a pod changed state.
  */
 export function reconcile(s: ClusterState): boolean {
-  for (const d of sorted(s.deployments)) reconcileDeployment(s, d);
-  for (const rs of sorted(s.replicaSets)) reconcileReplicaSet(s, rs);
-  for (const ss of sorted(s.statefulSets)) reconcileStatefulSet(s, ss);
-  for (const ds of sorted(s.daemonSets)) reconcileDaemonSet(s, ds);
+  const byOwner = replicaSetsByOwner(s);
+  for (const d of sorted(s.deployments)) reconcileDeployment(s, byOwner, d);
+  const index = new PodIndex(s.pods.values());
+  for (const rs of sorted(s.replicaSets)) reconcileReplicaSet(s, index, rs);
+  for (const ss of sorted(s.statefulSets)) reconcileStatefulSet(s, index, ss);
+  for (const ds of sorted(s.daemonSets)) reconcileDaemonSet(s, index, ds);
   const scheduled = runScheduler(s);
   const started = runKubelets(s);
   reconcileEndpointSlices(s);

@@ -1,11 +1,27 @@
 import type { Node, Pod, Protocol } from '../api/index.js';
 import { firstUntoleratedTaint, matchesSelector, toleratesTaint } from './labels.js';
 
-/** A node as the scheduler sees it: the Node, its pod capacity and the pods bound to it (terminating ones included). */
+/**
+ * A node as the scheduler sees it: the Node, its pod capacity, how many pods hold a place on it (terminating
+ * ones included, finished ones not) and the host ports they occupy. {@link bindPod} updates it.
+ */
 export interface SchedulingNode {
   node: Node;
   maxPods: number;
-  pods: readonly Pod[];
+  podCount: number;
+  hostPorts: HostPortUse[];
+}
+
+/** The scheduler's view of a node from the pods bound to it. */
+export function schedulingNode(node: Node, maxPods: number, pods: readonly Pod[]): SchedulingNode {
+  const placed = pods.filter(occupiesNode);
+  return { node, maxPods, podCount: placed.length, hostPorts: placed.flatMap(podHostPorts) };
+}
+
+/** Accounts a pod just bound to `n`. */
+export function bindPod(n: SchedulingNode, pod: Pod): void {
+  n.podCount++;
+  n.hostPorts.push(...podHostPorts(pod));
 }
 
 export type ScheduleResult = { ok: true; nodeName: string } | { ok: false; message: string };
@@ -60,11 +76,10 @@ function filter(pod: Pod, n: SchedulingNode, pinnedNode: string | undefined): Ve
     return { fits: false, reason: REASON_NODE_SELECTOR, resolvable: false };
   }
   const wanted = podHostPorts(pod);
-  if (wanted.length > 0) {
-    const inUse = n.pods.filter(occupiesNode).flatMap(podHostPorts);
-    if (wanted.some((w) => inUse.some((u) => hostPortsConflict(w, u)))) return { fits: false, reason: REASON_HOST_PORTS, resolvable: true };
+  if (wanted.length > 0 && wanted.some((w) => n.hostPorts.some((u) => hostPortsConflict(w, u)))) {
+    return { fits: false, reason: REASON_HOST_PORTS, resolvable: true };
   }
-  if (n.pods.filter(occupiesNode).length + 1 > n.maxPods) return { fits: false, reason: REASON_TOO_MANY_PODS, resolvable: true };
+  if (n.podCount + 1 > n.maxPods) return { fits: false, reason: REASON_TOO_MANY_PODS, resolvable: true };
   return { fits: true };
 }
 
@@ -91,9 +106,7 @@ export function schedulePod(pod: Pod, nodes: readonly SchedulingNode[], pinnedNo
       failed.push(v);
       continue;
     }
-    const load = n.pods.filter(occupiesNode).length;
-    const bestLoad = best ? best.pods.filter(occupiesNode).length : Infinity;
-    if (load < bestLoad || (load === bestLoad && best !== undefined && n.node.metadata.name < best.node.metadata.name)) best = n;
+    if (!best || n.podCount < best.podCount || (n.podCount === best.podCount && n.node.metadata.name < best.node.metadata.name)) best = n;
   }
   if (best) return { ok: true, nodeName: best.node.metadata.name };
   const total = nodes.length;

@@ -3,6 +3,7 @@ import type { ClusterState } from './cluster-state.js';
 import { firstUntoleratedTaint, matchesLabelSelector, matchesSelector } from './labels.js';
 import { podTemplateHash, randomNameSuffix, stableJSON } from './names.js';
 import { createPod, terminatePod } from './pod-lifecycle.js';
+import { type PodIndex, controllerOf, ownerKey } from './pod-index.js';
 import { isPodFinished, isPodReady, isPodTerminating } from './pods.js';
 
 type Owner = Deployment | ReplicaSet | StatefulSet | DaemonSet;
@@ -11,23 +12,18 @@ function ownerRef(owner: Owner): OwnerReference {
   return { apiVersion: 'apps/v1', kind: owner.kind, name: owner.metadata.name, ...(owner.metadata.uid ? { uid: owner.metadata.uid } : {}), controller: true };
 }
 
-function controllerOf(meta: { ownerReferences?: OwnerReference[] }): OwnerReference | undefined {
-  return meta.ownerReferences?.find((r) => r.controller) ?? meta.ownerReferences?.[0];
-}
-
 function isOwnedBy(meta: { namespace?: string; ownerReferences?: OwnerReference[] }, owner: Owner): boolean {
   const ref = controllerOf(meta);
   return ref !== undefined && ref.kind === owner.kind && ref.name === owner.metadata.name && (meta.namespace ?? 'default') === (owner.metadata.namespace ?? 'default');
 }
 
 /** Pods the controller owns; orphans matching its selector are adopted, as the real controllers adopt them. */
-function ownedPods(s: ClusterState, owner: Owner): Pod[] {
+function ownedPods(s: ClusterState, index: PodIndex, owner: Owner): Pod[] {
   const ns = owner.metadata.namespace ?? 'default';
-  const out: Pod[] = [];
-  for (const pod of s.pods.values()) {
-    if ((pod.metadata.namespace ?? 'default') !== ns) continue;
-    if (isOwnedBy(pod.metadata, owner)) out.push(pod);
-    else if (!controllerOf(pod.metadata) && matchesLabelSelector(owner.spec.selector, pod.metadata.labels)) {
+  const alive = (p: Pod): boolean => s.pods.get(`${ns}/${p.metadata.name}`) === p;
+  const out = (index.byOwner.get(ownerKey(ns, owner.kind, owner.metadata.name)) ?? []).filter((p) => alive(p) && isOwnedBy(p.metadata, owner));
+  for (const pod of index.orphans.get(ns) ?? []) {
+    if (alive(pod) && !controllerOf(pod.metadata) && matchesLabelSelector(owner.spec.selector, pod.metadata.labels)) {
       pod.metadata.ownerReferences = [ownerRef(owner)];
       out.push(pod);
     }
@@ -82,19 +78,39 @@ function deletionOrder(s: ClusterState, pods: Pod[]): Pod[] {
   });
 }
 
+/** ReplicaSets by their controller (`ns/Deployment/name`), for the Deployment controller. */
+export function replicaSetsByOwner(s: ClusterState): Map<string, ReplicaSet[]> {
+  const out = new Map<string, ReplicaSet[]>();
+  for (const rs of s.replicaSets.values()) {
+    const ref = controllerOf(rs.metadata);
+    if (!ref) continue;
+    const key = ownerKey(rs.metadata.namespace ?? 'default', ref.kind, ref.name);
+    out.set(key, [...(out.get(key) ?? []), rs]);
+  }
+  return out;
+}
+
+/** Templates are compared often and change rarely: their text is kept per template object. */
+const templateText = new WeakMap<PodTemplateSpec, string>();
+
 function withoutHashLabel(template: PodTemplateSpec): string {
-  const t = structuredClone(template);
-  if (t.metadata?.labels) delete t.metadata.labels['pod-template-hash'];
-  return stableJSON(t);
+  let text = templateText.get(template);
+  if (text === undefined) {
+    const t = structuredClone(template);
+    if (t.metadata?.labels) delete t.metadata.labels['pod-template-hash'];
+    text = stableJSON(t);
+    templateText.set(template, text);
+  }
+  return text;
 }
 
 /**
  * Deployment → ReplicaSet `<name>-<pod-template-hash>`. A changed template gets a new ReplicaSet at full scale and
  * the old ones go to 0 at once (the real rolling update steps through maxSurge/maxUnavailable).
  */
-export function reconcileDeployment(s: ClusterState, d: Deployment): void {
+export function reconcileDeployment(s: ClusterState, replicaSetsByOwner: Map<string, ReplicaSet[]>, d: Deployment): void {
   const ns = d.metadata.namespace ?? 'default';
-  const owned = [...s.replicaSets.values()].filter((rs) => isOwnedBy(rs.metadata, d));
+  const owned = (replicaSetsByOwner.get(ownerKey(ns, 'Deployment', d.metadata.name)) ?? []).filter((rs) => isOwnedBy(rs.metadata, d));
   const wanted = withoutHashLabel(d.spec.template);
   let current = owned.find((rs) => withoutHashLabel(rs.spec.template) === wanted);
   if (!current) {
@@ -129,16 +145,17 @@ export function reconcileDeployment(s: ClusterState, d: Deployment): void {
 }
 
 /** ReplicaSet: creates `<rs>-<5 random>` pods up to `replicas`, deletes the surplus. */
-export function reconcileReplicaSet(s: ClusterState, rs: ReplicaSet): void {
+export function reconcileReplicaSet(s: ClusterState, index: PodIndex, rs: ReplicaSet): void {
   const ns = rs.metadata.namespace ?? 'default';
-  const live = active(ownedPods(s, rs));
+  const live = active(ownedPods(s, index, rs));
   const want = rs.spec.replicas ?? 1;
   for (let i = live.length; i < want; i++) {
     const name = uniquePodName(s, ns, rs.metadata.name);
     createPod(s, newPodFromTemplate(rs, name, rs.spec.template));
     s.record('Normal', 'SuccessfulCreate', `ReplicaSet ${ns}/${rs.metadata.name}`, `Created pod: ${name}`);
   }
-  for (const pod of deletionOrder(s, live).slice(0, Math.max(0, live.length - want))) {
+  const surplus = live.length - want;
+  for (const pod of surplus > 0 ? deletionOrder(s, live).slice(0, surplus) : []) {
     terminatePod(s, pod);
     s.record('Normal', 'SuccessfulDelete', `ReplicaSet ${ns}/${rs.metadata.name}`, `Deleted pod: ${pod.metadata.name}`);
   }
@@ -149,7 +166,7 @@ export function reconcileReplicaSet(s: ClusterState, rs: ReplicaSet): void {
  * whose old pod is still terminating waits for it. All ordinals are created at once (podManagementPolicy Parallel;
  * the default OrderedReady creates them one by one as each becomes Ready — same steady state).
  */
-export function reconcileStatefulSet(s: ClusterState, ss: StatefulSet): void {
+export function reconcileStatefulSet(s: ClusterState, index: PodIndex, ss: StatefulSet): void {
   const ns = ss.metadata.namespace ?? 'default';
   const want = ss.spec.replicas ?? 1;
   const revision = `${ss.metadata.name}-${podTemplateHash(ss.spec.template)}`;
@@ -171,7 +188,7 @@ export function reconcileStatefulSet(s: ClusterState, ss: StatefulSet): void {
     s.record('Normal', 'SuccessfulCreate', `StatefulSet ${ns}/${ss.metadata.name}`, `create Pod ${name} in StatefulSet ${ss.metadata.name} successful`);
   }
   const ordinal = new RegExp(`^${ss.metadata.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`);
-  for (const pod of active(ownedPods(s, ss))) {
+  for (const pod of active(ownedPods(s, index, ss))) {
     const m = ordinal.exec(pod.metadata.name);
     if (m && Number(m[1]) >= want) {
       terminatePod(s, pod);
@@ -195,11 +212,11 @@ export const DAEMONSET_TOLERATIONS: Toleration[] = [
  * NoSchedule/NoExecute taints it tolerates; the pod is pinned to its node and still goes through the scheduler
  * (so a full node leaves it Pending with "Too many pods").
  */
-export function reconcileDaemonSet(s: ClusterState, ds: DaemonSet): void {
+export function reconcileDaemonSet(s: ClusterState, index: PodIndex, ds: DaemonSet): void {
   const ns = ds.metadata.namespace ?? 'default';
   const spec = ds.spec.template.spec;
   const tolerations = [...(spec.tolerations ?? []), ...DAEMONSET_TOLERATIONS];
-  const pods = active(ownedPods(s, ds));
+  const pods = active(ownedPods(s, index, ds));
   const nodeOf = (p: Pod): string | undefined => p.spec.nodeName ?? s.podBookkeeping.get(`${ns}/${p.metadata.name}`)?.pinnedNode;
   const eligible = new Set<string>();
   for (const node of s.nodes.values()) {
