@@ -258,3 +258,33 @@ describe('warnings', () => {
     expect((JSON.parse((await cli('demo', '--json')).out) as { warnings: WarningJson[] }).warnings).toEqual([]);
   });
 });
+
+describe('pods the CNI cannot give an IP', () => {
+  it('stay ContainerCreating with the CNI error, as kubectl shows them', async () => {
+    // Two /28 subnets: 11 usable addresses each (AWS keeps 5), one node in the first; 12 web pods do not fit.
+    const tiny = `apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata: {name: tiny, region: us-east-1}
+vpc:
+  cidr: 10.0.0.0/24
+  subnets:
+    private:
+      us-east-1a: {cidr: 10.0.0.0/28}
+      us-east-1b: {cidr: 10.0.0.16/28}
+nodeGroups: [{name: ng, desiredCapacity: 1, privateNetworking: true, availabilityZones: [us-east-1a]}]
+---
+${web('12')}`;
+    const path = file('tiny.yaml', tiny);
+    const inv = JSON.parse((await cli('inspect', '-f', path, '--json')).out) as InventoryJson;
+    const waiting = inv.pods.filter((p) => p.status === 'ContainerCreating');
+    expect(waiting.length).toBeGreaterThan(0);
+    expect(waiting.length + inv.pods.filter((p) => p.status === 'Running').length).toBe(12);
+    for (const p of waiting) {
+      expect(p).toMatchObject({ ip: null, phase: 'Pending', ready: false });
+      expect(p.message).toMatch(/failed to assign an IP address to container/);
+    }
+    const { out } = await cli('inspect', '-f', path);
+    expect(out).toMatch(/^shop\/web-\S+ +ContainerCreating +<none> +ip-10-0-0-\d+\.ec2\.internal$/m);
+    expect(out).toContain('1 node, ');
+  });
+});

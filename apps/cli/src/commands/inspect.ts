@@ -192,6 +192,7 @@ function summaryJson(ctx: SectionContext): ClusterSummaryJson {
   };
 }
 
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 const nsName = (ns: string, name: string) => `${pc.dim(`${ns}/`)}${name}`;
 
 /** The cluster's inventory, in the order `inspect` and `demo` print it. */
@@ -206,7 +207,7 @@ export const INVENTORY_SECTIONS: Section[] = [
       const lines = [
         `${pc.bold(`Cluster ${s.name}`)} ${pc.dim('·')} ${s.region} ${pc.dim('·')} zones ${s.zones.join(', ')}`,
         `  VPC ${s.vpcCIDRs.join(', ')}   Services ${s.serviceCIDR}   DNS ${s.clusterDomain}`,
-        `  kube-proxy ${pc.cyan(s.proxyMode)} mode   pod IPs from ${pc.cyan(s.ipam)}   ${ctx.cluster.nodes().length} nodes, ${running}/${pods.length} pods running`,
+        `  kube-proxy ${pc.cyan(s.proxyMode)} mode   pod IPs from ${pc.cyan(s.ipam)}   ${plural(ctx.cluster.nodes().length, 'node')}, ${running}/${plural(pods.length, 'pod')} running`,
       ];
       return lines.join('\n');
     },
