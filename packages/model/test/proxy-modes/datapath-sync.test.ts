@@ -104,6 +104,18 @@ describe('DatapathProxySync', () => {
     expect(nodePortFlags({ node: nodeA, config: cfg('ipvs', { nodePortAddresses: ['192.168.1.0/24'] }) })).toEqual([['192.168.0.2', false], ['192.168.1.2', true]]);
   });
 
+  it('ipvs mode binds each ClusterIP to kube-ipvs0 while some service port uses it', () => {
+    const { sync } = setup('ipvs');
+    const dns = (ports: Array<{ name: string; port: number; protocol: 'TCP' | 'UDP' }>) => makeService('kube-system', 'dns', { clusterIP: '172.30.0.53', ports });
+    sync.syncAll([web, dns([{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }])], []);
+    expect(sync.ipvsBoundAddresses('node-a').sort()).toEqual(['172.30.0.10', '172.30.0.53']);
+    sync.applyService(dns([{ name: 'dns', port: 53, protocol: 'UDP' }])); // one of the two ports goes: still bound
+    expect(sync.ipvsBoundAddresses('node-a').sort()).toEqual(['172.30.0.10', '172.30.0.53']);
+    sync.deleteService('kube-system', 'dns');
+    expect(sync.ipvsBoundAddresses('node-a')).toEqual(['172.30.0.10']);
+    expect(setup('iptables').sync.ipvsBoundAddresses('node-a')).toEqual([]);
+  });
+
   it('nftables mode accepts NodePorts on the primary address only', () => {
     const { sync, node } = setup('nftables');
     sync.syncAll([web], [webSlice(['10.180.0.1'])]);

@@ -139,13 +139,15 @@ export function buildIpvsState(input: IpvsSyncInput): IpvsNodeState {
   const detector = input.localDetector ?? config.localDetector;
   const mark = 2 ** config.masqueradeBit;
   const sets = new Map<string, IpvsIpset>(IPSETS.map(([name, type, comment]) => [name, { name, type, comment, entries: [] }]));
+  const seen = new Map<string, Set<string>>([...sets.keys()].map((k) => [k, new Set<string>()]));
   const add = (set: string, entry: string) => {
-    const s = sets.get(set)!;
-    if (!s.entries.includes(entry)) s.entries.push(entry);
+    if (seen.get(set)!.has(entry)) return; // ipset entries are unique
+    seen.get(set)!.add(entry);
+    sets.get(set)!.entries.push(entry);
   };
   const virtualServers: IpvsVirtualServer[] = [];
-  const bound: string[] = [];
-  const bind = (ip: string) => bound.includes(ip) || bound.push(ip);
+  const bound = new Set<string>();
+  const bind = (ip: string) => bound.add(ip);
   const nodeAddresses = new Set(node.ips);
   const nodePortIPs = ipvsNodePortAddresses(node, config.nodePortAddresses);
   const lbNoNodeAccess: Array<{ ip: string; protocol: string; port: number }> = [];
@@ -210,7 +212,7 @@ export function buildIpvsState(input: IpvsSyncInput): IpvsNodeState {
 
   const rules = writeIptablesRules(sets, config.masqueradeAll, detector, mark, lbNoNodeAccess);
   const jumpRules = JUMPS.map(([table, from, to, comment]) => iptRule(table, from, [], to, { comment }));
-  return { virtualServers, boundAddresses: bound, nodePortAddresses: nodePortIPs, ipsets: sets, chains: { nat: [...NAT_CHAINS], filter: [...FILTER_CHAINS] }, rules, jumpRules, mark };
+  return { virtualServers, boundAddresses: [...bound], nodePortAddresses: nodePortIPs, ipsets: sets, chains: { nat: [...NAT_CHAINS], filter: [...FILTER_CHAINS] }, rules, jumpRules, mark };
 }
 
 /**

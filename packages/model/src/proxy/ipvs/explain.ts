@@ -15,6 +15,26 @@ export interface IpvsExplainOptions {
 
 const LOOPBACK = CIDR.parse('127.0.0.0/8');
 
+/** Hashed virtual servers and ipset entries of a state (built on first use; build a new state to change it). */
+interface StateIndex {
+  virtualServers: Map<string, IpvsVirtualServer>;
+  sets: Map<string, Set<string>>;
+}
+
+const indexes = new WeakMap<IpvsNodeState, StateIndex>();
+
+function indexOf(state: IpvsNodeState): StateIndex {
+  let ix = indexes.get(state);
+  if (!ix) {
+    ix = {
+      virtualServers: new Map(state.virtualServers.map((vs) => [`${vs.protocol} ${vs.address}:${vs.port}`, vs])),
+      sets: new Map([...state.ipsets.values()].map((s) => [s.name, new Set(s.entries)])),
+    };
+    indexes.set(state, ix);
+  }
+  return ix;
+}
+
 type Result = 'continue' | 'accept' | 'drop' | 'reject';
 
 interface Walk {
@@ -35,11 +55,13 @@ export function ipvsLocalAddresses(state: IpvsNodeState, nodeAddresses: readonly
 
 class IpvsEvaluator {
   private readonly byChain = new Map<string, IpvsIptablesRule[]>();
+  private readonly index: StateIndex;
   constructor(
     private readonly state: IpvsNodeState,
     private readonly packet: ProxyPacket,
     private readonly local: Set<string>,
   ) {
+    this.index = indexOf(state);
     for (const r of state.rules) this.push(`${r.table}/${r.chain}`, r);
     // kube-proxy inserts each jump at the top of its built-in chain, so the last one listed ends up first.
     for (const r of [...state.jumpRules].reverse()) this.push(`${r.table}/${r.chain}`, r);
@@ -57,18 +79,19 @@ class IpvsEvaluator {
 
   private inSet(name: string, dirs: string, w: Walk): boolean {
     const set = this.state.ipsets.get(name);
-    if (!set) return false;
+    const entries = this.index.sets.get(name);
+    if (!set || !entries) return false;
     const proto = this.packet.protocol.toLowerCase();
     const { from } = this.packet;
     switch (set.type) {
       case 'bitmap:port':
-        return set.entries.includes(String(w.dport));
+        return entries.has(String(w.dport));
       case 'hash:ip':
-        return set.entries.includes(dirs.startsWith('src') ? from : w.dst);
+        return entries.has(dirs.startsWith('src') ? from : w.dst);
       case 'hash:ip,port':
-        return set.entries.includes(`${dirs.startsWith('src') ? from : w.dst},${proto}:${w.dport}`);
+        return entries.has(`${dirs.startsWith('src') ? from : w.dst},${proto}:${w.dport}`);
       case 'hash:ip,port,ip':
-        return set.entries.includes(`${w.dst},${proto}:${w.dport},${from}`);
+        return entries.has(`${w.dst},${proto}:${w.dport},${from}`);
       case 'hash:ip,port,net': {
         const prefix = `${w.dst},${proto}:${w.dport},`;
         return set.entries.some((e) => e.startsWith(prefix) && CIDR.parse(e.slice(prefix.length)).contains(from));
@@ -135,7 +158,7 @@ class IpvsEvaluator {
   }
 
   virtualServer(w: Walk): IpvsVirtualServer | undefined {
-    return this.state.virtualServers.find((vs) => vs.protocol === this.packet.protocol && vs.address === w.dst && vs.port === w.dport);
+    return this.index.virtualServers.get(`${this.packet.protocol} ${w.dst}:${w.dport}`);
   }
 }
 

@@ -17,6 +17,26 @@ export interface NftablesExplainOptions {
 
 const LOOPBACK = CIDR.parse('127.0.0.0/8');
 
+/** Hash indexes of a ruleset's sets and maps, so a lookup costs what it costs the kernel: O(1), not a scan. */
+interface RulesetIndex {
+  sets: Map<string, Set<string>>;
+  maps: Map<string, Map<string, NftMapElement>>;
+}
+
+const indexes = new WeakMap<NftRuleset, RulesetIndex>();
+
+/** The index of `rs`, built on first use; rebuild by passing a new ruleset (the structure is not watched). */
+function indexOf(rs: NftRuleset): RulesetIndex {
+  let ix = indexes.get(rs);
+  if (!ix) {
+    ix = { sets: new Map(), maps: new Map() };
+    for (const s of rs.sets.values()) ix.sets.set(s.name, new Set(s.elements));
+    for (const m of rs.maps.values()) ix.maps.set(m.name, new Map(m.elements.map((e) => [e.key.join(' . '), e])));
+    indexes.set(rs, ix);
+  }
+  return ix;
+}
+
 interface Walk {
   /** The destination the rules currently see (rewritten by DNAT). */
   daddr: string;
@@ -35,12 +55,14 @@ type ChainResult = 'continue' | 'accept' | 'drop' | 'reject';
 
 class Evaluator {
   private readonly local: Set<string>;
+  private readonly index: RulesetIndex;
   constructor(
     private readonly rs: NftRuleset,
     private readonly packet: ProxyPacket,
     localAddresses: readonly string[],
   ) {
     this.local = new Set(localAddresses);
+    this.index = indexOf(rs);
   }
 
   isLocal(ip: string): boolean {
@@ -72,7 +94,7 @@ class Evaluator {
         return m.values.some((v) => this.addressMatches(field(m.field), v)) !== m.negate;
       case 'address-in-set':
         // Affinity sets start empty: a static explanation has no earlier connection to stick to.
-        return this.rs.sets.get(m.set)?.elements.includes(field(m.field)) ?? false;
+        return this.index.sets.get(m.set)?.has(field(m.field)) ?? false;
       case 'fib-local':
         return this.isLocal(field(m.field));
       case 'mark-unset':
@@ -81,7 +103,7 @@ class Evaluator {
   }
 
   private lookup(map: string, key: string[]): NftMapElement | undefined {
-    return this.rs.maps.get(map)?.elements.find((e) => e.key.length === key.length && e.key.every((k, i) => k === key[i]));
+    return this.index.maps.get(map)?.get(key.join(' . '));
   }
 
   private verdict(v: NftVerdict, w: Walk, depth: number): ChainResult | 'return' | 'next' {
@@ -189,7 +211,8 @@ function walkHooks(ev: Evaluator, packet: ProxyPacket, arrival: 'pod' | 'host' |
  * What kube-proxy's nftables table does with the first packet of a connection on a node whose local addresses
  * are `localAddresses` (for `fib … type local` and the input/forward choice). Every `numgen` branch is followed
  * (or only `forceEndpoint`'s); `masquerade` is true when some followed branch reaches `masquerade`.
- * ClientIP affinity sets are taken as empty (no earlier connection).
+ * ClientIP affinity sets are taken as empty (no earlier connection). Set and map lookups are hashed; the index is
+ * built on the first call for a ruleset object, so change a ruleset by building a new one.
  */
 export function explainNftables(rs: NftRuleset, packet: ProxyPacket, localAddresses: readonly string[], options: NftablesExplainOptions = {}): Explanation {
   const ev = new Evaluator(rs, packet, localAddresses);

@@ -46,8 +46,8 @@ interface SyncedPort {
 interface SyncedNode {
   id: number;
   input: SyncNodeInput;
-  /** Addresses bound to kube-ipvs0 (ipvs mode): local, but no NodePorts. */
-  ipvsBound: Set<string>;
+  /** Addresses bound to kube-ipvs0 (ipvs mode) → how many service ports use them: local, but no NodePorts. */
+  ipvsBound: Map<string, number>;
 }
 
 const MAX_SERVICE_PORTS = 65535;
@@ -106,10 +106,10 @@ export class DatapathProxySync {
     const { node, config } = input;
     if (this.nodes.has(node.name)) throw new KubeNetsimError('E_PROXY_SYNC_NODE', `Node ${node.name} is already in the datapath`, { object: `Node ${node.name}` });
     const id = this.dp.addNode(nodeConfigOf(input));
-    const synced: SyncedNode = { id, input, ipvsBound: new Set() };
+    const synced: SyncedNode = { id, input, ipvsBound: new Map() };
     this.nodes.set(node.name, synced);
     for (const [ip, nodePort] of nodePortFlags(input)) this.dp.setLocalAddress(id, ip, { nodePort });
-    if (config.mode === 'ipvs') for (const p of this.ports.values()) this.bindIpvs(synced, p.info);
+    if (config.mode === 'ipvs') for (const p of this.ports.values()) this.rebindIpvs(synced, undefined, p.info);
     // Endpoints on this node were written as "on no node"; write them again with its id.
     for (const p of this.ports.values()) {
       const key = servicePortKey(p.info.name, p.info.protocol);
@@ -122,6 +122,14 @@ export class DatapathProxySync {
   /** The datapath id of a node, or undefined. */
   nodeId(name: string): number | undefined {
     return this.nodes.get(name)?.id;
+  }
+
+  /**
+   * The addresses kube-proxy in ipvs mode binds to kube-ipvs0 on this node (ClusterIPs, external and LB IPs that
+   * are no node address): local addresses of the node, which take no NodePorts. Empty for other modes.
+   */
+  ipvsBoundAddresses(nodeName: string): string[] {
+    return [...(this.nodes.get(nodeName)?.ipvsBound.keys() ?? [])];
   }
 
   /** `ns/name:port` of a datapath service-port id. */
@@ -259,6 +267,7 @@ export class DatapathProxySync {
 
   private upsertPort(key: string, sp: ServicePortInfo, eps: readonly EndpointInfo[], change: SyncChange): void {
     let p = this.ports.get(key);
+    const previous = p?.info;
     const policy = policyOf(sp);
     const policyText = JSON.stringify(policy);
     if (!p) {
@@ -300,7 +309,6 @@ export class DatapathProxySync {
       }
       p.nodePort = sp.nodePort;
     }
-    const previous = p.info;
     p.info = sp;
     for (const n of this.nodes.values()) if (n.input.config.mode === 'ipvs') this.rebindIpvs(n, previous, sp);
     if (this.writeEndpoints(p, eps)) change.endpointListsWritten++;
@@ -353,23 +361,24 @@ export class DatapathProxySync {
     return [sp.clusterIP, ...sp.externalIPs, ...sp.loadBalancerVIPs].filter((ip) => !own.has(ip));
   }
 
-  private bindIpvs(n: SyncedNode, sp: ServicePortInfo): void {
-    for (const ip of this.ipvsAddresses(n, sp)) {
-      if (n.ipvsBound.has(ip)) continue;
-      n.ipvsBound.add(ip);
-      this.dp.setLocalAddress(n.id, ip, { nodePort: false });
-    }
-  }
-
+  /** Moves one service port's kube-ipvs0 addresses from `before` to `after` (reference-counted per node). */
   private rebindIpvs(n: SyncedNode, before: ServicePortInfo | undefined, after: ServicePortInfo | undefined): void {
-    if (after) this.bindIpvs(n, after);
-    if (!before) return;
-    const still = new Set<string>();
-    for (const p of this.ports.values()) for (const ip of this.ipvsAddresses(n, p.info)) still.add(ip);
-    for (const ip of this.ipvsAddresses(n, before)) {
-      if (still.has(ip) || !n.ipvsBound.has(ip)) continue;
-      n.ipvsBound.delete(ip);
-      this.dp.removeLocalAddress(n.id, ip);
+    const old = new Set(before ? this.ipvsAddresses(n, before) : []);
+    const now = new Set(after ? this.ipvsAddresses(n, after) : []);
+    for (const ip of now) {
+      if (old.has(ip)) continue;
+      const count = n.ipvsBound.get(ip) ?? 0;
+      if (count === 0) this.dp.setLocalAddress(n.id, ip, { nodePort: false });
+      n.ipvsBound.set(ip, count + 1);
+    }
+    for (const ip of old) {
+      if (now.has(ip)) continue;
+      const count = (n.ipvsBound.get(ip) ?? 1) - 1;
+      if (count > 0) n.ipvsBound.set(ip, count);
+      else {
+        n.ipvsBound.delete(ip);
+        this.dp.removeLocalAddress(n.id, ip);
+      }
     }
   }
 }
