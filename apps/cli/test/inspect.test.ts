@@ -91,6 +91,8 @@ describe('kube-netsim demo', () => {
     expect(out).toMatch(/^shop\/web +NodePort +10\.100\.\d+\.\d+ +80\/TCP→http +3\d{4} /m);
     expect(out).toMatch(/^kube-system\/kube-dns +ClusterIP +10\.100\.0\.10 +53\/UDP/m);
     expect(out).toMatch(/^shop\/redis +ClusterIP +None \(headless\)/m);
+    // A Service without endpoints is flagged, except `kubernetes`, whose endpoints are the control plane's.
+    expect(out).not.toMatch(/<none>\s*$/m);
     expect(out).toContain('kube-netsim demo --example > shop.yaml');
   });
 

@@ -257,7 +257,9 @@ export const INVENTORY_SECTIONS: Section[] = [
         s.type === 'ExternalName'
           ? pc.dim('(DNS CNAME)')
           : s.endpoints.length === 0
-            ? pc.red('<none>')
+            ? s.namespace === 'default' && s.name === 'kubernetes'
+              ? pc.dim('(the API server, outside the simulation)')
+              : pc.red('<none>')
             : s.endpoints
                 .map((e) => {
                   const addr = `${e.ip}:${e.ports.join(',') || '*'}`;
