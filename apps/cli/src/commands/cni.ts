@@ -145,7 +145,8 @@ function nodeText(s: NodeIpamStatus): string {
   const mode = s.mode === 'prefix-delegation' ? 'prefix delegation' : s.prefixDelegationFallback ? `secondary IPs ${pc.yellow('(prefix delegation unsupported here)')}` : 'secondary IPs';
   const custom = s.customNetworking ? `, custom networking (ENIConfig ${s.eniConfig ?? '-'} → ${s.podSubnetId ?? pc.red('no subnet')})` : '';
   const head = `${pc.bold(s.nodeName)} ${pc.dim(`${s.instanceType} · node IP ${s.nodeIP} · ${s.subnetId} · ${mode}${custom} · max pods ${s.maxPods}`)}`;
-  const counts = `  ${s.totalIPs} addresses in the pool: ${pc.green(`${s.assigned} assigned`)}, ${s.warm} warm, ${s.cooling ? pc.yellow(`${s.cooling} cooling`) : '0 cooling'}`;
+  const low = s.poolTooLow ? pc.dim(' — below its warm target: ipamd grows it on its next 5 s tick') : '';
+  const counts = `  ${s.totalIPs} addresses in the pool: ${pc.green(`${s.assigned} assigned`)}, ${s.warm} warm, ${s.cooling ? pc.yellow(`${s.cooling} cooling`) : '0 cooling'}${low}`;
   const rows = s.enis.map((e) => [
     e.interfaceName,
     e.id,

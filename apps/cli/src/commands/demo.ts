@@ -8,6 +8,7 @@ import { readManifests, writeManifests } from '@kube-netsim/model/manifests';
 import type { Io } from '../io.js';
 import { clusterFromInput } from '../load.js';
 import { type Section, type SectionContext, heading, pc, renderSections, table } from '../output.js';
+import { CNI_SECTION } from './cni.js';
 import { INVENTORY_SECTIONS } from './inspect.js';
 
 /** The example the demo runs: shipped in @kube-netsim/model as `examples/shop.yaml`. */
@@ -123,7 +124,7 @@ export const SHOP_SECTIONS: Section[] = [
 ];
 
 /** What `demo` prints, in order. Later features append their sections here. */
-export const DEMO_SECTIONS: Section[] = [...INVENTORY_SECTIONS, ...SHOP_SECTIONS];
+export const DEMO_SECTIONS: Section[] = [...INVENTORY_SECTIONS, CNI_SECTION, ...SHOP_SECTIONS];
 
 export function registerDemo(program: Command, io: Io): void {
   program

@@ -75,6 +75,8 @@ export interface NodeIpamStatus {
   assigned: number;
   cooling: number;
   warm: number;
+  /** ipamd's `isDatastorePoolTooLow` now: the next 5 s tick grows the pool (or would, but for a subnet pause). */
+  poolTooLow: boolean;
   pods: PodAddress[];
 }
 
@@ -375,6 +377,7 @@ export class VpcCni implements PodIPAM {
       assigned: stats.assignedIPs,
       cooling: stats.cooldownIPs,
       warm: stats.totalIPs - stats.assignedIPs - stats.cooldownIPs,
+      poolTooLow: node.isPoolTooLow(stats),
       pods: pods.map(({ podKey, ip, eniId, deviceIndex }) => ({ podKey, ip, eniId, deviceIndex })),
     };
   }
