@@ -155,6 +155,32 @@ describe('eksctl layout properties', () => {
   });
 });
 
+describe('EKS rules as properties', () => {
+  it('the service CIDR is 172.20.0.0/16 exactly when the VPC is inside 10.0.0.0/8', () => {
+    const ten = CIDR.parse('10.0.0.0/8');
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 16, max: 24 }), (raw, len) => {
+        const vpc = CIDR.fromIPv4(raw, len);
+        const r = resolveClusterConfig(config({ vpc: { cidr: vpc.toString() } }));
+        expect(r.serviceCIDR).toBe(ten.covers(vpc) ? '172.20.0.0/16' : '10.100.0.0/16');
+      }),
+    );
+  });
+
+  it('a node group spreads its nodes over its zones evenly (counts differ by at most one)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 50 }), fc.subarray(['us-west-2a', 'us-west-2b', 'us-west-2c'], { minLength: 1 }), (n, zones) => {
+        const r = resolveClusterConfig(config({ nodeGroups: [{ name: 'ng', desiredCapacity: n, availabilityZones: zones }] }));
+        const placed = nodeGroupPlacements(r.nodeGroups[0]!, r);
+        expect(placed).toHaveLength(n);
+        const counts = zones.map((z) => placed.filter((s) => s.zone === z).length);
+        expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+        expect(placed.every((s) => s.public)).toBe(true);
+      }),
+    );
+  });
+});
+
 describe('node names and labels', () => {
   it('names nodes as EC2 does', () => {
     expect(eksNodeName('10.0.12.34', 'us-east-1')).toBe('ip-10-0-12-34.ec2.internal');
