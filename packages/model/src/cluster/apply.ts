@@ -12,7 +12,8 @@ import type {
 } from '../api/index.js';
 import { KubeNetsimError } from '../errors.js';
 import { type ClusterState, timestamp } from './cluster-state.js';
-import { sliceServiceKey } from './endpoint-slices.js';
+import { LABEL_MANAGED_BY, MANAGED_BY_CONTROLLER, hasManagedEndpoints, sliceServiceKey } from './endpoint-slices.js';
+import { stableJSON } from './names.js';
 import { matchesLabelSelector } from './labels.js';
 import { addGivenNode, capacityPods } from './nodes.js';
 import { DEFAULT_GRACE_PERIOD_SECONDS, createPod, defaultPod, markRunning } from './pod-lifecycle.js';
@@ -55,7 +56,12 @@ function applyNode(s: ClusterState, node: Node): void {
   capacityPods(node);
   s.capacityGeneration++;
   prev.metadata.labels = { ...(node.metadata.labels ?? {}) };
-  prev.spec = { ...(prev.spec ?? {}), taints: node.spec?.taints ?? [], unschedulable: node.spec?.unschedulable ?? false };
+  const spec = { ...(prev.spec ?? {}) };
+  if (node.spec?.taints?.length) spec.taints = structuredClone(node.spec.taints);
+  else delete spec.taints;
+  if (node.spec?.unschedulable) spec.unschedulable = true;
+  else delete spec.unschedulable;
+  prev.spec = spec;
   if (node.status?.capacity?.pods) {
     prev.status = { ...(prev.status ?? {}), capacity: { ...(prev.status?.capacity ?? {}), pods: node.status.capacity.pods } };
   }
@@ -116,6 +122,17 @@ function applyEndpointSlice(s: ClusterState, slice: EndpointSlice): void {
   copy.metadata.namespace = nsOf(slice.metadata);
   copy.metadata.uid ??= s.newUID();
   s.endpointSlices.set(`${copy.metadata.namespace}/${copy.metadata.name}`, copy);
+}
+
+/**
+ * A slice the EndpointSlice controller manages for a Service it manages: applying it would be undone by the
+ * controller at once, so `apply` leaves it to the controller. (A dump read by `buildCluster` is observed state
+ * instead: there, given slices stand for their Service.)
+ */
+function isControllerManaged(s: ClusterState, slice: EndpointSlice): boolean {
+  const svcKey = sliceServiceKey(slice);
+  const svc = svcKey ? s.services.get(svcKey) : undefined;
+  return slice.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_CONTROLLER && svc !== undefined && hasManagedEndpoints(svc) && !s.observedSliceServices.has(svcKey!);
 }
 
 function validateWorkload(w: Workload): void {
@@ -263,6 +280,7 @@ export function applyObjects(s: ClusterState, objects: readonly KubeObject[], mo
         applyService(s, o, mode);
         break;
       case 'EndpointSlice':
+        if (mode === 'request' && isControllerManaged(s, o)) break;
         applyEndpointSlice(s, o);
         break;
       case 'Deployment':
@@ -287,6 +305,8 @@ export function applyObjects(s: ClusterState, objects: readonly KubeObject[], mo
         s.settings.eniConfigs = [...s.settings.eniConfigs.filter((e) => e.metadata.name !== o.metadata.name), structuredClone(o)];
         break;
       case 'ClusterConfig':
+        // Re-applying the cluster's own ClusterConfig (as `apply(cluster.objects())` does) changes nothing.
+        if (s.settings.clusterConfig && stableJSON(s.settings.clusterConfig) === stableJSON(o)) break;
         throw new KubeNetsimError('E_APPLY_UNSUPPORTED', 'A ClusterConfig is read when the cluster is built; its VPC and node groups cannot be changed by apply', {
           object: `ClusterConfig ${o.metadata.name}`,
           hint: 'build a new cluster from the changed input',

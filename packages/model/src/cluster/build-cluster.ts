@@ -8,7 +8,7 @@ import { ClusterState, timestamp } from './cluster-state.js';
 import { type ResolvedClusterConfig, type ResolvedNodeGroup, eksNodeName, nodeGroupPlacements, nodeLabels, resolveClusterConfig } from './eks-defaults.js';
 import { HostLocalIPAM } from './host-local-ipam.js';
 import type { PodIPAM } from './ipam.js';
-import { NodePortAllocator } from './node-port-allocator.js';
+import { DEFAULT_NODE_PORT_RANGE, NodePortAllocator, parsePortRange } from './node-port-allocator.js';
 import { addGivenNode, completeNode } from './nodes.js';
 import { SeededRandom } from './random.js';
 import { settle } from './reconcile.js';
@@ -18,6 +18,8 @@ export interface BuildClusterOptions {
   seed?: number;
   /** The pod IPAM; default: the VPC CNI for EKS-style input, host-local for kubenet-style input. */
   ipam?: PodIPAM;
+  /** kube-apiserver's `--service-node-port-range`, e.g. `30000-32767` (the default). */
+  serviceNodePortRange?: string;
 }
 
 /** True for kubenet-style input: Nodes carrying `spec.podCIDR` and neither a ClusterConfig nor an aws-node DaemonSet. */
@@ -122,7 +124,7 @@ export function buildCluster(input: ClusterInput, options: BuildClusterOptions =
       new SeededRandom(options.seed ?? 1),
       ipam,
       new ClusterIPAllocator(resolved.serviceCIDR),
-      new NodePortAllocator(),
+      new NodePortAllocator(options.serviceNodePortRange ? parsePortRange(options.serviceNodePortRange) : DEFAULT_NODE_PORT_RANGE),
     );
     for (const ns of SYSTEM_NAMESPACES) ensureNamespace(state, ns);
     for (const node of input.nodes) addGivenNode(state, node);
@@ -136,9 +138,12 @@ export function buildCluster(input: ClusterInput, options: BuildClusterOptions =
       for (const group of resolved.nodeGroups) launchNodeGroup(state, resolved, group, given.get(group.name) ?? 0);
     }
 
+    // The API server creates `kubernetes` on the first address; EKS creates kube-dns on the tenth.
+    const fixed: Record<string, number> = { 'default/kubernetes': 1, 'kube-system/kube-dns': 10 };
     const services = input.services.map((svc) => {
-      if (svc.metadata.name === 'kube-dns' && svc.metadata.namespace === 'kube-system' && !svc.spec?.clusterIP && !svc.spec?.clusterIPs?.length) {
-        const ip = state.clusterIPs.indexedIP(10);
+      const n = fixed[`${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`];
+      if (n !== undefined && svc.spec?.type !== 'ExternalName' && !svc.spec?.clusterIP && !svc.spec?.clusterIPs?.length) {
+        const ip = state.clusterIPs.indexedIP(n);
         return { ...svc, spec: { ...svc.spec, clusterIP: ip, clusterIPs: [ip] } };
       }
       return svc;

@@ -84,6 +84,17 @@ describe('buildCluster', () => {
     }
   });
 
+  test('the node port range is configurable; a given kubernetes Service without a ClusterIP still gets the first address', () => {
+    const c = buildCluster(
+      f.input({ services: [f.service('default', 'kubernetes', undefined, [{ name: 'https', port: 443 }]), f.service('default', 'np', { app: 'x' }, [{ port: 80 }], { type: 'NodePort' })] }),
+      { serviceNodePortRange: '31000-31099' },
+    );
+    expect(c.service('default', 'kubernetes')?.spec.clusterIP).toBe('10.100.0.1');
+    expect(c.nodePortRange).toEqual({ base: 31000, size: 100 });
+    const port = c.service('default', 'np')!.spec.ports![0]!.nodePort!;
+    expect(port >= 31016 && port <= 31099).toBe(true);
+  });
+
   test('only Nodes given (kubenet-style): no node group is launched, host-local IPAM', () => {
     const c = buildCluster(f.input({ nodes: [f.node('worker-1', '10.0.0.11', { podCIDR: '10.244.5.0/24' })], pods: [f.pod('default', 'p', {})] }));
     expect(c.nodes().map((n) => n.metadata.name)).toEqual(['worker-1']);
@@ -173,6 +184,25 @@ describe('changes are transactions', () => {
     expect(c.nodes()).toHaveLength(2);
     expect(c.pods('shop').filter((p) => p.status?.phase === 'Running')).toHaveLength(3);
     expect(c.pods().every((p) => p.spec.nodeName !== victim)).toBe(true);
+  });
+
+  test("applying the cluster's own objects changes nothing", () => {
+    const c = shop();
+    const before = snapshot(c);
+    c.apply(c.objects());
+    expect(snapshot(c)).toEqual(before);
+  });
+
+  test('cordoning a node (spec.unschedulable) keeps new pods off it', () => {
+    const c = shop();
+    const cordoned = c.nodes()[0]!;
+    c.apply([{ ...cordoned, spec: { ...cordoned.spec, unschedulable: true } }]);
+    expect(c.node(cordoned.metadata.name)?.spec?.unschedulable).toBe(true);
+    const before = new Set(c.pods('shop').map((p) => p.metadata.name));
+    c.scale({ kind: 'Deployment', namespace: 'shop', name: 'web' }, 9);
+    const fresh = c.pods('shop').filter((p) => !before.has(p.metadata.name));
+    expect(fresh).toHaveLength(6);
+    expect(fresh.every((p) => p.spec.nodeName && p.spec.nodeName !== cordoned.metadata.name)).toBe(true);
   });
 
   test('a clone is independent of its original', () => {

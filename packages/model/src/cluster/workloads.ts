@@ -1,5 +1,5 @@
 import type { DaemonSet, Deployment, OwnerReference, Pod, PodTemplateSpec, ReplicaSet, StatefulSet, Toleration } from '../api/index.js';
-import type { ClusterState } from './cluster-state.js';
+import { type ClusterState, timestamp } from './cluster-state.js';
 import { firstUntoleratedTaint, matchesLabelSelector, matchesSelector } from './labels.js';
 import { podTemplateHash, randomNameSuffix, stableJSON } from './names.js';
 import { createPod, terminatePod } from './pod-lifecycle.js';
@@ -127,6 +127,7 @@ export function reconcileDeployment(s: ClusterState, replicaSetsByOwner: Map<str
         name: `${d.metadata.name}-${hash}`,
         namespace: ns,
         uid: s.newUID(),
+        creationTimestamp: timestamp(s.now),
         labels: { ...(d.spec.template.metadata?.labels ?? {}), 'pod-template-hash': hash },
         annotations: { 'deployment.kubernetes.io/revision': String(revision) },
         ownerReferences: [ownerRef(d)],
