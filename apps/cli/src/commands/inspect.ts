@@ -195,6 +195,27 @@ function summaryJson(ctx: SectionContext): ClusterSummaryJson {
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 const nsName = (ns: string, name: string) => `${pc.dim(`${ns}/`)}${name}`;
 
+function clusterIPCell(s: ServiceJson): string {
+  if (s.type === 'ExternalName') return `→ ${s.externalName}`;
+  return s.clusterIP === 'None' ? pc.dim('None (headless)') : (s.clusterIP ?? '-');
+}
+
+/** One endpoint a line: `IP:ports`, marked when terminating or not ready. */
+function endpointsCell(s: ServiceJson): string {
+  if (s.type === 'ExternalName') return pc.dim('(DNS CNAME)');
+  if (s.endpoints.length === 0) {
+    // `kubernetes` points at the control plane, which the simulator does not run.
+    return s.namespace === 'default' && s.name === 'kubernetes' ? pc.dim('(the API server, outside the simulation)') : pc.red('<none>');
+  }
+  return s.endpoints
+    .map((e) => {
+      const addr = `${e.ip}:${e.ports.join(',') || '*'}`;
+      if (e.terminating) return `${addr} ${colorStatus('terminating')}`;
+      return e.ready ? addr : `${addr} ${pc.red('not ready')}`;
+    })
+    .join('\n');
+}
+
 /** The cluster's inventory, in the order `inspect` and `demo` print it. */
 export const INVENTORY_SECTIONS: Section[] = [
   {
@@ -250,23 +271,11 @@ export const INVENTORY_SECTIONS: Section[] = [
       const rows = services.map((s) => [
         nsName(s.namespace, s.name),
         s.type,
-        s.type === 'ExternalName' ? `→ ${s.externalName}` : s.clusterIP === 'None' ? pc.dim('None (headless)') : (s.clusterIP ?? '-'),
+        clusterIPCell(s),
         s.ports.map((p) => formatPortMapping(p.port, p.protocol, p.targetPort)).join('\n') || '-',
         // One line per port, so each NodePort sits beside its port.
         s.ports.some((p) => p.nodePort) ? s.ports.map((p) => (p.nodePort ? String(p.nodePort) : pc.dim('-'))).join('\n') : pc.dim('-'),
-        s.type === 'ExternalName'
-          ? pc.dim('(DNS CNAME)')
-          : s.endpoints.length === 0
-            ? s.namespace === 'default' && s.name === 'kubernetes'
-              ? pc.dim('(the API server, outside the simulation)')
-              : pc.red('<none>')
-            : s.endpoints
-                .map((e) => {
-                  const addr = `${e.ip}:${e.ports.join(',') || '*'}`;
-                  if (e.terminating) return `${addr} ${colorStatus('terminating')}`;
-                  return e.ready ? addr : `${addr} ${pc.red('not ready')}`;
-                })
-                .join('\n'),
+        endpointsCell(s),
       ]);
       return `${heading('Services', services.length)}\n${table(['NAMESPACE/NAME', 'TYPE', 'CLUSTER-IP', 'PORTS', 'NODE-PORTS', 'ENDPOINTS'], rows)}`;
     },
