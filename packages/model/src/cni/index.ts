@@ -20,3 +20,4 @@ export {
 export { sha1Hex, podHostVethName } from './sha1.js';
 export { type PlanOptions, type PlanResult, type PlanRun, type PlanSnapshot, type RunOutReason, planAddresses } from './plan.js';
 export { RULE_PRIORITY, renderIpRules, renderIpRoutes } from './routing.js';
+export { type SnatPolicy, podEgressSource } from './snat.js';
