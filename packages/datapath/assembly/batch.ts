@@ -3,10 +3,10 @@ import { nowSeconds } from './core-state';
 import { flowHash } from './hash';
 import { nodeDefined, nodeAt, localAddressFlags, NODE_MASQUERADE_ALL, NODE_LOCALHOST_NODEPORTS, NODE_HAS_DETECTOR,
   ADDR_NODEPORT, MODE_IPVS, SCHED_LC } from './nodes';
-import { findServiceSlot, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
+import { findServiceSlot, touchServiceSlot, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
   SP_EXTERNAL_LOCAL, SP_AFFINITY } from './services';
 import { epBlock, epCount, clusterCount, groupCount, clusterListPtr, localList } from './endpoints';
-import { ctFind, ctReserve, ctWrite, ctTouch, ctTimeout, ctEvicted, CT_SNAT, CT_LC } from './conntrack';
+import { ctFind, ctReserve, ctWrite, ctTouch, ctTimeout, ctEvicted, ctSlotPtr, ctMask, CT_SNAT, CT_LC } from './conntrack';
 import { choose, affinityHit } from './select';
 import { lcBind } from './ipvs-lc';
 
@@ -43,11 +43,63 @@ const localOut: usize = memory.data(8);
   store<u32>(out, port, 12); store<u32>(out, ep, 16); store<u32>(out, sp, 20);
 }
 
-/** Processes `n` packets at `inPtr`, writing `n` results at `outPtr`. Returns n. */
+/** Packets per prefetch group: hashes and first touches of a group are issued before any lookup depends on them. */
+const GROUP: u32 = 16;
+const groupHashes: usize = memory.data(GROUP * 4);
+/** Keeps the touching loads alive (the optimizer may not drop a load whose value reaches memory). */
+let prefetchSink: u32 = 0;
+
+/**
+ * Processes `n` packets at `inPtr`, writing `n` results at `outPtr`. Returns n. Packets go in groups of 16 so that
+ * the group's cache misses overlap: every packet's flow hash first, touching its conntrack and service slots; then,
+ * read-only, the service-port and endpoint lines of the packets that will need them; then the packets in order with
+ * the sequential semantics (results do not depend on the grouping).
+ */
 export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
-  for (let k: u32 = 0; k < n; k++) {
-    const pk = inPtr + (<usize>k << 5);
-    const out = outPtr + <usize>k * RESULT_SIZE;
+  let sink: u32 = 0;
+  for (let base: u32 = 0; base < n; base += GROUP) {
+    const end = base + GROUP < n ? base + GROUP : n;
+    // Pass 1: flow hashes; touch each packet's conntrack home slot and service-table home slot.
+    for (let k = base; k < end; k++) {
+      const pk = inPtr + (<usize>k << 5);
+      const proto = load<u32>(pk, 8);
+      const pi: u32 = proto == 6 ? 0 : proto == 17 ? 1 : 2;
+      const dst = load<u32>(pk, 20);
+      const dport = load<u32>(pk, 24) & 0xffff;
+      const h = flowHash(load<u32>(pk), pi, load<u32>(pk, 12), load<u32>(pk, 16) & 0xffff, dst, dport);
+      store<u32>(groupHashes + (<usize>(k - base) << 2), h);
+      sink ^= load<u32>(ctSlotPtr(h & ctMask), 12);
+      sink ^= touchServiceSlot(pi, dst, dport);
+    }
+    // Pass 2 (read-only hints): packets that miss conntrack will need their service-port and its endpoints; touch
+    // those lines too. Pass 3 then processes the packets in order with the exact sequential semantics.
+    for (let k = base; k < end; k++) {
+      const pk = inPtr + (<usize>k << 5);
+      const proto = load<u32>(pk, 8);
+      const pi: u32 = proto == 6 ? 0 : proto == 17 ? 1 : 2;
+      const node = load<u32>(pk);
+      const dst = load<u32>(pk, 20);
+      const ports = ((load<u32>(pk, 16) & 0xffff) << 16) | (load<u32>(pk, 24) & 0xffff);
+      const h = load<u32>(groupHashes + (<usize>(k - base) << 2));
+      if (ctFind(h, ((node + 1) << 8) | (pi << 4), load<u32>(pk, 12), dst, ports) >= 0) continue;
+      const slot = findServiceSlot(pi, dst, ports & 0xffff);
+      if (slot < 0) continue;
+      const sp = spAt(serviceSlotSp(slot));
+      const block = epBlock(sp);
+      if (block == 0) continue;
+      const bytes = epCount(sp) << 4;
+      for (let off: u32 = 0; off < bytes && off < 256; off += 64) sink ^= load<u32>(block + off);
+      sink ^= load<u32>(clusterListPtr(block, epCount(sp), groupCount(sp)));
+    }
+    for (let k = base; k < end; k++) processOne(inPtr + (<usize>k << 5), outPtr + <usize>k * RESULT_SIZE, load<u32>(groupHashes + (<usize>(k - base) << 2)));
+  }
+  prefetchSink ^= sink;
+  return n;
+}
+
+// @ts-ignore: decorator
+@inline function processOne(pk: usize, out: usize, hGroup: u32): void {
+  {
     const node = load<u32>(pk);
     const arrival = load<u32>(pk, 4);
     const proto = load<u32>(pk, 8);
@@ -58,10 +110,10 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
     const pi: u32 = proto == 6 ? 0 : proto == 17 ? 1 : proto == 132 ? 2 : 3;
     if (pi == 3 || arrival > ARRIVAL_EXTERNAL || !nodeDefined(node)) {
       put(out, V_INVALID, 0, dst, dport, NONE, NONE);
-      continue;
+      return;
     }
     const ports = (sport << 16) | dport;
-    const h = flowHash(node, pi, src, sport, dst, dport);
+    const h = hGroup;
     const tagKey = ((node + 1) << 8) | (pi << 4);
     const pos = ctFind(h, tagKey, src, dst, ports);
     if (pos >= 0) {
@@ -69,7 +121,7 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       const nport = load<u32>(c, 20);
       put(out, V_DNAT, F_CONNTRACK_HIT | ((load<u32>(c, 12) & CT_SNAT) != 0 ? F_SNAT : 0),
         load<u32>(c, 16), nport & 0xffff, load<u32>(c, 24), nport >>> 16);
-      continue;
+      return;
     }
 
     // Which service-port, and through which kind of address.
@@ -96,7 +148,7 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
     }
     if (spId < 0) {
       put(out, V_PASS, 0, dst, dport, NONE, NONE);
-      continue;
+      return;
     }
     const sp = spAt(<u32>spId);
 
@@ -104,14 +156,14 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
     const wslot = ctReserve(h, tagKey, src, dst, ports, pos);
     if (wslot < 0) {
       put(out, V_DROP_CONNTRACK_FULL, flags, dst, dport, NONE, <u32>spId);
-      continue;
+      return;
     }
     if (ctEvicted) flags |= F_EARLY_DROP;
 
     const m = clusterCount(sp);
     if (m == 0) {
       put(out, V_REJECT, flags, dst, dport, NONE, <u32>spId);
-      continue;
+      return;
     }
     const spFlags = load<u32>(sp);
     const hasDetector = (nflags & NODE_HAS_DETECTOR) != 0;
@@ -142,7 +194,7 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       flags |= F_LOCAL_POLICY;
       if (lm == 0) {
         put(out, V_DROP, flags, dst, dport, NONE, <u32>spId);
-        continue;
+        return;
       }
     } else {
       list = clusterListPtr(block, n, groupCount(sp));
@@ -169,5 +221,4 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
     ctWrite(<u32>wslot, tag, src, dst, ports, epIp, epPort | (<u32>spId << 16), epId, nowSeconds + ctTimeout(pi, false));
     put(out, V_DNAT, flags, epIp, epPort, epId, <u32>spId);
   }
-  return n;
 }

@@ -5,7 +5,7 @@
 //   ipvs      rr (one cycle per virtual server per node), lc (activeconns·256 + inactconns, first minimum),
 //             sh (256-bucket table, bucket i → destination i mod n), mh (Maglev, 4093 entries, ip_vs_mh's hsiphash keys)
 import { allocZeroed, nowSeconds, seed, fail, ST_OK, ST_TOO_LARGE } from './core-state';
-import { draw, hash32, hsiphash32 } from './hash';
+import { mix32, hash32, hsiphash32 } from './hash';
 import { SCHED_RR, SCHED_LC, SCHED_SH, SCHED_MH, MODE_IPTABLES, MODE_NFTABLES } from './nodes';
 import { lcOverhead } from './ipvs-lc';
 
@@ -24,6 +24,20 @@ export function coreStatisticTable(len: u32): usize {
   return statPtr;
 }
 export function coreStatisticTableLength(): u32 { return statLen; }
+
+// mix32(seed + (k + 1)·φ) for the first draws, so a draw costs one mix (draw() in hash.ts, same value).
+const SEED_MIXES: u32 = 64;
+const seedMixPtr: usize = memory.data(SEED_MIXES * 4);
+
+// @ts-ignore: decorator
+@inline function seedMix(k: u32): u32 {
+  if (k < SEED_MIXES) return load<u32>(seedMixPtr + (<usize>k << 2));
+  return mix32(seed + (k + 1) * 0x9e3779b9);
+}
+
+function prepareSeedMixes(): void {
+  for (let k: u32 = 0; k < SEED_MIXES; k++) store<u32>(seedMixPtr + (<usize>k << 2), mix32(seed + (k + 1) * 0x9e3779b9));
+}
 
 /** Set when the last selection reused a session-affinity entry. */
 export let affinityHit: bool = false;
@@ -44,6 +58,7 @@ let mhSetupCap: u32 = 0;
 let mhUsed: usize = 0;
 
 export function initSelect(): void {
+  prepareSeedMixes();
   rrMask = 255;
   rrPtr = allocZeroed(<usize>(rrMask + 1) << 4);
   rrCount = 0;
@@ -162,11 +177,11 @@ export function choose(mode: u32, sched: u32, node: u32, spId: u32, sp: usize, b
   if (mode == MODE_IPTABLES) {
     pos = m - 1;
     for (let i: u32 = 0; i + 1 < m; i++) {
-      const r = draw(flow, seed, i) & 0x7fffffff;
+      const r = mix32(flow ^ seedMix(i)) & 0x7fffffff;
       if (r < load<u32>(statPtr + (<usize>(m - i) << 2))) { pos = i; break; }
     }
   } else if (mode == MODE_NFTABLES) {
-    pos = <u32>((<u64>draw(flow, seed, 0) * <u64>m) >>> 32);
+    pos = <u32>((<u64>mix32(flow ^ seedMix(0)) * <u64>m) >>> 32);
   } else if (sched == SCHED_RR) {
     const p = rrSlot(node, spId, vs);
     const c = load<u32>(p, 12);

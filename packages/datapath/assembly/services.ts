@@ -121,6 +121,12 @@ export function coreRemoveServicePort(id: u32): i32 {
 // @ts-ignore: decorator
 @inline export function serviceSlotKind(slot: i32): u32 { return load<u32>(svcPtr + (<usize>slot << 5), 24); }
 
+/** First word of the home slot of (protocol index, IPv4, port): a load issued early to warm the cache line. */
+// @ts-ignore: decorator
+@inline export function touchServiceSlot(pi: u32, ip: u32, port: u32): u32 {
+  return load<u32>(svcPtr + (<usize>svcHome(svcKey(pi, port), ip) << 5));
+}
+
 function svcInsertRaw(key: u32, ip: u32, sp: u32, kind: u32): void {
   let i = svcHome(key, ip);
   while (load<u32>(svcPtr + (<usize>i << 5)) != 0) i = (i + 1) & svcMask;
