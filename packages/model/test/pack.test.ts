@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -112,6 +112,30 @@ describe('the packed package, installed offline outside the workspace', () => {
     writeFileSync(join(project, 'example.mjs'), firstExample(markdown));
     const out = sh('node', ['example.mjs'], project);
     expect(out.trim().length).toBeGreaterThan(0);
+  });
+
+  it('type-checks a TypeScript consumer against the shipped declarations', () => {
+    const consumer = [
+      "import { readManifests, writeManifests } from '@kube-netsim/model/manifests';",
+      "import { type Cluster, buildCluster, resolveClusterConfig } from '@kube-netsim/model/cluster';",
+      "import { CIDR } from '@kube-netsim/model/ip';",
+      "import type { ClusterInput } from '@kube-netsim/model';",
+      "const input: ClusterInput = readManifests([{ file: 'a.yaml', text: '' }]);",
+      'const cluster: Cluster = buildCluster(input);',
+      "const size: number = CIDR.parse('10.0.0.0/16').size;",
+      'const yaml: string = writeManifests(cluster);',
+      'const zones: string[] = resolveClusterConfig().zones;',
+      'export { size, yaml, zones };',
+    ].join('\n');
+    writeFileSync(join(project, 'consumer.ts'), consumer);
+    const tsc = createRequire(join(modelDir, 'package.json')).resolve('typescript/bin/tsc');
+    const check = (file: string) => spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', file], { cwd: project, encoding: 'utf8' });
+    const ok = check('consumer.ts');
+    expect(ok.stdout + ok.stderr).toBe('');
+    expect(ok.status).toBe(0);
+    // And a wrong use is caught, so the declarations are really read.
+    writeFileSync(join(project, 'wrong.ts'), "import { readManifests } from '@kube-netsim/model/manifests';\nconst n: number = readManifests([]);\nexport { n };\n");
+    expect(check('wrong.ts').stdout).toMatch(/TS2322/);
   });
 
   it('reads the shipped example through the package exports', () => {
