@@ -272,3 +272,40 @@ describe('invariants under random pod churn', () => {
     expect(copy.nodeStatus('n1').assigned).toBe(6);
   });
 });
+
+describe('observed pod IPs (claimPodIP)', () => {
+  it("takes a pod's address onto the node's ENI, and refuses one that is another node's or another pod's", () => {
+    const c = cni({}, [subnetA]);
+    c.addNode({ nodeName: 'n1', instanceType: 'm5.large' });
+    c.addNode({ nodeName: 'n2', instanceType: 'm5.large' });
+    const n1 = c.nodeStatus('n1').enis[0]!;
+    const n2 = c.nodeStatus('n2').enis[0]!;
+    // An address already on n1's ENI.
+    expect(c.claimPodIP('n1', 'default/a', n1.secondaryIPs[0]!)).toEqual({ ok: true, ip: n1.secondaryIPs[0] });
+    expect(c.claimPodIP('n1', 'default/a', n1.secondaryIPs[0]!)).toEqual({ ok: true, ip: n1.secondaryIPs[0] });
+    const other = c.claimPodIP('n1', 'default/a', n1.secondaryIPs[1]!);
+    expect(other).toMatchObject({ ok: false, reason: 'PodIPMismatch' });
+    // An address of n2's ENI cannot be a pod's on n1.
+    const foreign = c.claimPodIP('n1', 'default/b', n2.secondaryIPs[0]!);
+    expect(foreign.ok).toBe(false);
+    if (!foreign.ok) expect(foreign.message).toContain(`belongs to ENI ${n2.id} of node n2`);
+    // Another pod's address.
+    const taken = c.claimPodIP('n1', 'default/c', n1.secondaryIPs[0]!);
+    expect(taken.ok).toBe(false);
+    if (!taken.ok) expect(taken.message).toContain("it is pod default/a's on node n1");
+    // A free subnet address cannot join an ENI that is full (eth0 holds its 9).
+    expect(c.claimPodIP('n1', 'default/d', '10.0.0.200')).toMatchObject({ ok: false, reason: 'PodIPNotOnNode' });
+    expect(c.claimPodIP('n1', 'default/f', n1.primaryIP)).toMatchObject({ ok: false }); // the node IP
+    expect(c.owner('10.0.0.4')).toMatchObject({ kind: 'eni-primary', nodeName: 'n1' });
+  });
+
+  it('puts a free subnet address an observed pod holds onto an ENI with room', () => {
+    const c = cni({ WARM_IP_TARGET: '1' }, [subnetA]);
+    c.addNode({ nodeName: 'n1', instanceType: 'm5.large' });
+    const inUse = c.subnetStatus()[0]!.inUse;
+    expect(c.claimPodIP('n1', 'default/d', '10.0.0.200')).toEqual({ ok: true, ip: '10.0.0.200' });
+    expect(c.nodeStatus('n1').enis[0]!.secondaryIPs).toContain('10.0.0.200');
+    expect(c.subnetStatus()[0]!.inUse).toBe(inUse + 1);
+    expect(c.owner('10.0.0.200')).toMatchObject({ kind: 'pod', podKey: 'default/d', nodeName: 'n1' });
+  });
+});
