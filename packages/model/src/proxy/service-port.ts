@@ -102,17 +102,27 @@ export function skipReason(svc: Service): SkippedService['reason'] | undefined {
   return undefined;
 }
 
+/** Canonical IPv4 text of `text`, or undefined when it is not a plain dotted-quad IPv4 address. */
+function ipv4Text(text: string): string | undefined {
+  // Fast path for the usual canonical form; anything else goes through the full parser.
+  if (/^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/.test(text)) return text;
+  return isIP(text) && ipFamily(text) === 'IPv4' ? parseIP(text).toString() : undefined;
+}
+
 function ipv4ClusterIP(svc: Service): string | undefined {
   const candidates = [...(svc.spec.clusterIPs ?? []), ...(svc.spec.clusterIP ? [svc.spec.clusterIP] : [])];
-  for (const ip of candidates) if (isIP(ip) && ipFamily(ip) === 'IPv4') return parseIP(ip).toString();
+  for (const ip of candidates) {
+    const v4 = ipv4Text(ip);
+    if (v4 !== undefined) return v4;
+  }
   return undefined;
 }
 
 function ipv4Only(ips: readonly string[] | undefined): string[] {
   const out: string[] = [];
   for (const raw of ips ?? []) {
-    const ip = raw.trim();
-    if (isIP(ip) && ipFamily(ip) === 'IPv4') out.push(parseIP(ip).toString());
+    const v4 = ipv4Text(raw.trim());
+    if (v4 !== undefined) out.push(v4);
   }
   return out;
 }

@@ -12,11 +12,25 @@ const K = new Uint32Array([
   0xc67178f2,
 ]);
 
+const H = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+/** Message schedule, reused across calls (the function is synchronous and never re-entered). */
+const w = new Uint32Array(64);
 const utf8 = new TextEncoder();
+
+/** UTF-8 bytes of `s`; ASCII (every chain-name input) without going through TextEncoder. */
+function encode(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return utf8.encode(s);
+    out[i] = c;
+  }
+  return out;
+}
 
 /** SHA-256 digest (32 bytes) of `data`; strings are hashed as their UTF-8 bytes, as Go's `[]byte(s)` does. */
 export function sha256(data: string | Uint8Array): Uint8Array {
-  const bytes = typeof data === 'string' ? utf8.encode(data) : data;
+  const bytes = typeof data === 'string' ? encode(data) : data;
   const bitLength = bytes.length * 8;
   // Message + 0x80 + zero padding + 64-bit big-endian length, to a multiple of 64 bytes.
   const blocks = Math.ceil((bytes.length + 9) / 64);
@@ -27,10 +41,12 @@ export function sha256(data: string | Uint8Array): Uint8Array {
   view.setUint32(padded.length - 8, Math.floor(bitLength / 0x1_0000_0000));
   view.setUint32(padded.length - 4, bitLength >>> 0);
 
-  const h = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
-  const w = new Uint32Array(64);
+  const h = H.slice();
   for (let offset = 0; offset < padded.length; offset += 64) {
-    for (let t = 0; t < 16; t++) w[t] = view.getUint32(offset + t * 4);
+    for (let t = 0; t < 16; t++) {
+      const o = offset + t * 4;
+      w[t] = ((padded[o]! << 24) | (padded[o + 1]! << 16) | (padded[o + 2]! << 8) | padded[o + 3]!) >>> 0;
+    }
     for (let t = 16; t < 64; t++) {
       const x = w[t - 15]!;
       const y = w[t - 2]!;

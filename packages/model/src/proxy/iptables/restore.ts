@@ -1,14 +1,7 @@
 import type { LocalTrafficDetector, ResolvedKubeProxyConfiguration } from '../config.js';
 import { ifLocal, ifNotLocal } from '../config.js';
 import { categorizeEndpoints } from '../categorize-endpoints.js';
-import {
-  isServiceChainName,
-  serviceExternalChain,
-  serviceFirewallChain,
-  servicePortEndpointChain,
-  servicePortPolicyClusterChain,
-  servicePortPolicyLocalChain,
-} from '../chain-names.js';
+import { isServiceChainName, portProtoHash, servicePortEndpointChain } from '../chain-names.js';
 import type { ProxyNode } from '../node.js';
 import { CIDR } from '../../ip/cidr.js';
 import { type EndpointInfo, type ProxyServiceState, endpointsOf, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../service-port.js';
@@ -125,8 +118,9 @@ export function buildIptablesRestore(input: IptablesSyncInput): RestoreTable[] {
       nodeName: node.name,
       ...(node.labels ? { nodeLabels: node.labels } : {}),
     });
-    const clusterPolicyChain = servicePortPolicyClusterChain(spn, protocol);
-    const localPolicyChain = servicePortPolicyLocalChain(spn, protocol);
+    const hash = portProtoHash(spn, protocol);
+    const clusterPolicyChain = `KUBE-SVC-${hash}`;
+    const localPolicyChain = `KUBE-SVL-${hash}`;
     const usesClusterPolicyChain = clusterEndpoints.length > 0 && usesClusterEndpoints(sp);
     const usesLocalPolicyChain = localEndpoints.length > 0 && usesLocalEndpoints(sp);
     let internalTrafficChain = clusterPolicyChain;
@@ -141,9 +135,9 @@ export function buildIptablesRestore(input: IptablesSyncInput): RestoreTable[] {
       externalPolicyChain = localPolicyChain;
       if (localEndpoints.length === 0) hasExternalEndpoints = false;
     }
-    const externalTrafficChain = serviceExternalChain(spn, protocol);
+    const externalTrafficChain = `KUBE-EXT-${hash}`;
     const usesExternalTrafficChain = hasEndpoints && externallyAccessible(sp);
-    const fwChain = serviceFirewallChain(spn, protocol);
+    const fwChain = `KUBE-FW-${hash}`;
     const usesFWChain = hasEndpoints && sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
     const loadBalancerTrafficChain = usesFWChain ? fwChain : externalTrafficChain;
 
@@ -235,15 +229,22 @@ export function buildIptablesRestore(input: IptablesSyncInput): RestoreTable[] {
       n('-A', fwChain, '-m', 'comment', '--comment', `other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL`);
     }
 
+    // Each endpoint's chain name is needed up to three times (affinity, load-balancing and its own chain).
+    const sepNames = new Map<string, string>();
+    const sepOf = (ep: EndpointInfo) => {
+      let name = sepNames.get(ep.endpoint);
+      if (name === undefined) sepNames.set(ep.endpoint, (name = servicePortEndpointChain(spn, protocol, ep.endpoint)));
+      return name;
+    };
     const writeServiceToEndpointRules = (svcChain: string, endpoints: readonly EndpointInfo[]) => {
       if (sp.sessionAffinity === 'ClientIP') {
         for (const ep of endpoints) {
-          const sep = servicePortEndpointChain(spn, protocol, ep.endpoint);
+          const sep = sepOf(ep);
           n('-A', svcChain, ...comment(`${spn} -> ${ep.endpoint}`), '-m', 'recent', '--name', sep, '--rcheck', '--seconds', String(sp.stickyMaxAgeSeconds), '--reap', '-j', sep);
         }
       }
       endpoints.forEach((ep, i) => {
-        const sep = servicePortEndpointChain(spn, protocol, ep.endpoint);
+        const sep = sepOf(ep);
         const statistic = i < endpoints.length - 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', computeProbability(endpoints.length - i)] : [];
         n('-A', svcChain, ...comment(`${spn} -> ${ep.endpoint}`), ...statistic, '-j', sep);
       });
@@ -259,7 +260,7 @@ export function buildIptablesRestore(input: IptablesSyncInput): RestoreTable[] {
       writeServiceToEndpointRules(localPolicyChain, localEndpoints);
     }
     for (const ep of allReachableEndpoints) {
-      const sep = servicePortEndpointChain(spn, protocol, ep.endpoint);
+      const sep = sepOf(ep);
       nat.chains.push(sep);
       activeNatChains.add(sep);
       n('-A', sep, ...comment(spn), '-s', ep.ip, '-j', 'KUBE-MARK-MASQ');

@@ -190,7 +190,9 @@ function writeServicePort(
     nodeName: input.node.name,
     ...(input.node.labels ? { nodeLabels: input.node.labels } : {}),
   });
-  const epNames = (ep: EndpointInfo) => nftEndpointNames(names, ep.ip, ep.port);
+  // Each name costs a SHA-256: compute an endpoint's once (cluster and local endpoints are all in allReachable).
+  const endpointNames = new Map(allReachableEndpoints.map((ep) => [ep.endpoint, nftEndpointNames(names, ep.ip, ep.port)]));
+  const epNames = (ep: EndpointInfo) => endpointNames.get(ep.endpoint) ?? nftEndpointNames(names, ep.ip, ep.port);
   const affinity = sp.sessionAffinity === 'ClientIP';
 
   for (const ep of allReachableEndpoints) b.chain(epNames(ep).chain);
