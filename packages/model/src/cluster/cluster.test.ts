@@ -102,6 +102,24 @@ describe('buildCluster', () => {
     expect(c.pod('default', 'p')?.status?.podIP).toBe('10.244.5.2');
   });
 
+  test('a pod the IPAM has no IP for stays ContainerCreating with the CNI error, and starts when one frees', () => {
+    const c = buildCluster(f.input({ nodes: [f.node('worker-1', '10.0.0.11', { podCIDR: '10.244.5.0/29' })], deployments: [f.deployment('default', 'web', 6)] }));
+    const waiting = c.pods().filter((p) => p.status?.reason === 'ContainerCreating');
+    expect(c.pods().filter((p) => p.status?.phase === 'Running')).toHaveLength(5);
+    expect(waiting).toHaveLength(1);
+    const [stuck] = waiting;
+    expect(stuck!.status?.phase).toBe('Pending');
+    expect(stuck!.status?.message).toContain('no IP addresses available in range set: 10.244.5.1-10.244.5.6');
+    expect(stuck!.status?.conditions?.find((x) => x.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ContainersNotReady' });
+    const events = c.events(`Pod default/${stuck!.metadata.name}`).filter((e) => e.reason === 'FailedCreatePodSandBox');
+    expect(events).toHaveLength(1);
+    expect(events[0]!.count).toBeGreaterThan(1);
+    expect(c.endpointSlices()).toEqual([]);
+    const running = c.pods().find((p) => p.status?.phase === 'Running')!;
+    c.delete({ kind: 'Pod', namespace: 'default', name: running.metadata.name }, { gracePeriodSeconds: 0 });
+    expect(c.pod('default', stuck!.metadata.name)?.status?.phase).toBe('Running');
+  });
+
   test('an observed running pod keeps its IP, and the IPAM does not hand it out again', () => {
     const running = f.pod('default', 'seen', { app: 'x' }, { nodeName: 'worker-1' });
     running.status = { phase: 'Running', podIP: '10.244.5.2', hostIP: '10.0.0.11' };

@@ -1,6 +1,7 @@
 import { KubeNetsimError } from '../errors.js';
 import { CIDR, intToIPv4, ipv4ToInt } from '../ip/index.js';
 import type { NodeNetwork, NodeNetworkRequest, PodIPAM, PodIPResult } from './ipam.js';
+import { fnv32a } from './names.js';
 
 /** A subnet the host-local IPAM may take node IPs from (the VPC's, when the input is EKS-style). */
 export interface HostLocalSubnet {
@@ -29,6 +30,13 @@ interface NodeRange {
   used: Map<number, string>;
   /** Pod key → IP, for idempotent assignment. */
   pods: Map<string, string>;
+}
+
+/** A container runtime sandbox id (64 hex digits), derived from the pod so messages are reproducible. */
+function sandboxID(podKey: string): string {
+  let out = '';
+  for (let i = 0; i < 8; i++) out += fnv32a(`${i}/${podKey}`).toString(16).padStart(8, '0');
+  return out;
 }
 
 /** The first four addresses and the last of every AWS subnet are reserved (network, router, DNS, future, broadcast). */
@@ -128,7 +136,7 @@ export class HostLocalIPAM implements PodIPAM {
     return {
       ok: false,
       reason: 'FailedCreatePodSandBox',
-      message: `plugin type="host-local" failed (add): failed to allocate for range 0: no IP addresses available in range set: ${node.range.nth(1)}-${node.range.nth(node.range.size - 2)}`,
+      message: `Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "${sandboxID(podKey)}": plugin type="host-local" failed (add): failed to allocate for range 0: no IP addresses available in range set: ${node.range.nth(1)}-${node.range.nth(node.range.size - 2)}`,
     };
   }
 

@@ -174,7 +174,8 @@ export function runKubelets(s: ClusterState): boolean {
     setCondition(pod, { type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${names}]` });
     setCondition(pod, { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${names}]` });
     if (!wasWaiting) changed = true;
-    s.record('Warning', result.reason || 'FailedCreatePodSandBox', podName(pod), `Failed to create pod sandbox: ${result.message}`);
+    // Both IPAMs word their failure as the kubelet reports it ("Failed to create pod sandbox: rpc error: …").
+    s.record('Warning', result.reason || 'FailedCreatePodSandBox', podName(pod), result.message);
   }
   return changed;
 }

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import type { KubeObject, ServiceType } from '../api/index.js';
 import { KubeNetsimError } from '../errors.js';
 import { CIDR } from '../ip/index.js';
-import { buildCluster } from './build-cluster.js';
+import { buildCluster, defaultIPAM } from './build-cluster.js';
+import { resolveClusterConfig } from './eks-defaults.js';
 import type { Cluster } from './cluster.js';
 import { HostLocalIPAM } from './host-local-ipam.js';
 import { FaultyIPAM } from './testing/faulty-ipam.js';
@@ -108,18 +109,31 @@ function checkInvariants(c: Cluster): void {
 }
 
 describe('transactions (property)', () => {
-  test('random operation sequences keep the invariants; failed operations change nothing', () => {
+  // host-local with small ranges (pods wait for IPs), and the VPC CNI on t3.small nodes (9 pod IPs each).
+  const clusters = {
+    'host-local': (seed: number) => {
+      const ipam = new FaultyIPAM(new HostLocalIPAM({ nodeCIDRMaskSize: 27 }));
+      return buildCluster(
+        f.input({
+          nodes: [f.node('n1', '10.0.0.11', { pods: 8 }), f.node('n2', '10.0.0.12', { pods: 8, podCIDR: '10.244.9.0/28' })],
+          namespaces: [f.namespace('shop')],
+          clusterConfig: { apiVersion: 'eksctl.io/v1alpha5', kind: 'ClusterConfig', metadata: { name: 'p' }, kubernetesNetworkConfig: { serviceIPv4CIDR: '10.100.0.0/16' } },
+        }),
+        { seed, ipam },
+      );
+    },
+    'aws-vpc-cni': (seed: number) => {
+      const input = f.input({ clusterConfig: f.clusterConfig({ nodes: 2, instanceType: 't3.small' }), namespaces: [f.namespace('shop')] });
+      const ipam = new FaultyIPAM(defaultIPAM(input, resolveClusterConfig(input.clusterConfig)));
+      return buildCluster(input, { seed, ipam });
+    },
+  };
+
+  test.each(Object.keys(clusters) as (keyof typeof clusters)[])('%s: random operation sequences keep the invariants; failed operations change nothing', (kind) => {
     fc.assert(
       fc.property(fc.array(fc.record({ op: opArb, fault: fc.option(fc.integer({ min: 1, max: 4 }), { freq: 4 }) }), { minLength: 1, maxLength: 14 }), fc.integer(), (steps, seed) => {
-        const ipam = new FaultyIPAM(new HostLocalIPAM({ nodeCIDRMaskSize: 27 }));
-        const c = buildCluster(
-          f.input({
-            nodes: [f.node('n1', '10.0.0.11', { pods: 8 }), f.node('n2', '10.0.0.12', { pods: 8, podCIDR: '10.244.9.0/28' })],
-            namespaces: [f.namespace('shop')],
-            clusterConfig: { apiVersion: 'eksctl.io/v1alpha5', kind: 'ClusterConfig', metadata: { name: 'p' }, kubernetesNetworkConfig: { serviceIPv4CIDR: '10.100.0.0/16' } },
-          }),
-          { seed, ipam },
-        );
+        const c = clusters[kind](seed);
+        expect(c.ipam.name).toBe(kind);
         for (const { op, fault } of steps) {
           const live = c.ipam as FaultyIPAM;
           if (fault !== null) live.arm(fault);
@@ -135,7 +149,7 @@ describe('transactions (property)', () => {
           checkInvariants(c);
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 
