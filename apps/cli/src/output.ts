@@ -8,6 +8,8 @@ import type { Io } from './io.js';
 export interface SectionContext {
   cluster: Cluster;
   input: ClusterInput;
+  /** Only this namespace's namespaced objects (`-n`); every namespace when absent. */
+  namespace?: string;
 }
 
 /**

@@ -111,6 +111,14 @@ describe('kube-netsim inspect', () => {
     expect(JSON.parse(a.out).pods).toEqual(JSON.parse(b.out).pods);
   });
 
+  it('-n limits pods and Services to one namespace', async () => {
+    const inv = JSON.parse((await cli('inspect', '-f', examplePath(), '-n', 'shop', '--json')).out) as InventoryJson;
+    expect(inv.services.map((s) => s.name)).toEqual(['api', 'redis', 'web']);
+    expect(new Set(inv.pods.map((p) => p.namespace))).toEqual(new Set(['shop']));
+    expect(inv.pods).toHaveLength(7);
+    expect(inv.nodes).toHaveLength(3);
+  });
+
   it('reads several files and directories; lists ignored kinds with where they are', async () => {
     const sub = join(dir, 'app');
     mkdirSync(sub, { recursive: true });

@@ -104,7 +104,7 @@ function nodeJson(ctx: SectionContext): NodeJson[] {
 }
 
 function podJson(ctx: SectionContext): PodJson[] {
-  return ctx.cluster.pods().map((p) => {
+  return ctx.cluster.pods(ctx.namespace).map((p) => {
     const s = podStatus(p);
     return {
       namespace: p.metadata.namespace ?? 'default',
@@ -138,7 +138,7 @@ function endpointsOf(slices: EndpointSlice[]): ServiceJson['endpoints'] {
 }
 
 function serviceJson(ctx: SectionContext): ServiceJson[] {
-  return ctx.cluster.services().map((s: Service) => ({
+  return ctx.cluster.services(ctx.namespace).map((s: Service) => ({
     namespace: s.metadata.namespace ?? 'default',
     name: s.metadata.name,
     type: s.spec.type ?? 'ClusterIP',
@@ -308,16 +308,17 @@ export function registerInspect(program: Command, io: Io): void {
     .command('inspect')
     .description('Build the cluster your manifests describe and list its nodes, pods, Services and endpoints')
     .requiredOption('-f, --filename <file...>', 'manifest files or directories (YAML/JSON; `-` for stdin), as kubectl takes them')
+    .option('-n, --namespace <namespace>', 'only this namespace\'s pods and Services (nodes and the cluster summary stay whole)')
     .option('--json', 'print the inventory as JSON (shape documented in the CLI README)')
     .addOption(new Option('--yaml', 'print the built cluster as YAML manifests: allocated ClusterIPs and NodePorts, pods with their IPs, nodes and status').conflicts('json'))
     .addHelpText(
       'after',
       '\nExamples:\n  kube-netsim inspect -f cluster.yaml -f app/\n  kubectl get deploy,svc,pods -A -o yaml | kube-netsim inspect -f - --json\n  kube-netsim inspect -f shop.yaml --yaml > settled.yaml',
     )
-    .action(async (options: { filename: string[]; json?: boolean; yaml?: boolean }) => {
+    .action(async (options: { filename: string[]; namespace?: string; json?: boolean; yaml?: boolean }) => {
       const input = await readInput(options.filename);
       const cluster = clusterFromInput(input);
       if (options.yaml) io.out(writeManifests(cluster));
-      else renderSections(io, INVENTORY_SECTIONS, { cluster, input }, options.json === true);
+      else renderSections(io, INVENTORY_SECTIONS, { cluster, input, ...(options.namespace ? { namespace: options.namespace } : {}) }, options.json === true);
     });
 }
