@@ -18,6 +18,9 @@ export const IPAMD_TIMING = {
   minENILifeTime: 60,
 } as const;
 
+/** Log lines kept per node (the oldest half goes when it fills). */
+export const IPAMD_LOG_LINES = 2000;
+
 /** One line of a node's ipamd log, or a Kubernetes-style event the CNI caused. */
 export interface IpamdLogLine {
   /** Simulated seconds. */
@@ -144,6 +147,8 @@ export class NodeIpamd {
 
   private note(time: number, level: IpamdLogLine['level'], message: string, reason?: string): void {
     this.log.push({ time, node: this.nodeName, level, message, ...(reason ? { reason } : {}) });
+    // A pod retried every tick logs forever: keep the latest lines, as a rotated log file would.
+    if (this.log.length > IPAMD_LOG_LINES) this.log.splice(0, this.log.length - IPAMD_LOG_LINES / 2);
   }
 
   private eniOwner(eni: Eni, kind: AddressOwner['kind']): AddressOwner {
