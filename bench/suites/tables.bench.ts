@@ -4,13 +4,9 @@
  * against the reference once before it is timed. Run: `pnpm bench tables` (`--quick` for a smoke pass).
  */
 import { Bench } from 'tinybench';
-import { LPM_MISS } from '../../packages/datapath/src/abi-tables.js';
-import { loadDatapath } from '../../packages/datapath/src/index.js';
-import { IpSlotPool } from '../../packages/datapath/src/ip-pool.js';
-import { LpmTable } from '../../packages/datapath/src/lpm-table.js';
-import { ReferenceIpSlotPool } from '../../packages/datapath/src/reference/ip-pool.js';
-import { ReferenceLpmTable } from '../../packages/datapath/src/reference/lpm.js';
-import { WasmU32Buffer, type DatapathTablesHost } from '../../packages/datapath/src/tables-memory.js';
+import { IpSlotPool, LPM_MISS, LpmTable, WasmU32Buffer, loadDatapath, type DatapathTablesHost } from '../../packages/datapath/src/index.js';
+import { ReferenceIpSlotPool, ReferenceLpmTable } from '../../packages/datapath/src/reference/index.js';
+import type { SuiteContext, SuiteResult } from '../suite.js';
 
 /** One row of results/tables.json (a type alias, so it is a `BenchRow`). */
 export type TablesBenchRow = {
@@ -182,11 +178,7 @@ function rowsOf(bench: Bench, meta: Map<string, RowMeta>): TablesBenchRow[] {
   return rows.map((r) => ({ ...r, vsReference: Number((r.opsPerSecond / reference).toFixed(2)) }));
 }
 
-export default async function tablesBench({ quick, log }: { quick: boolean; log(message: string): void }): Promise<{
-  title: string;
-  rows: TablesBenchRow[];
-  notes: string[];
-}> {
+export default async function tablesBench({ quick, log }: SuiteContext): Promise<SuiteResult> {
   const dp = await loadDatapath({ conntrackMax: 1024 });
   const time = quick ? 100 : 1500;
   const probes = quick ? 4096 : 65_536;
