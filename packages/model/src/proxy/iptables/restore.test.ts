@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import type { EndpointSlice, Service } from '../../api/core.js';
 import { buildProxyServiceState } from '../service-port.js';
 import { renderIptablesRestore } from './restore.js';
 import { sortIPTablesRules } from './testing/sort-iptables-rules.js';
@@ -6,9 +7,14 @@ import {
   fakeProxierConfig,
   fakeProxierHost,
   fakeProxierNode,
+  largeClusterEndpointSlices,
+  largeClusterServices,
   overallEndpointSlices,
   overallExpected,
   overallServices,
+  repeatedEndpointSlices,
+  repeatedExpected,
+  repeatedServices,
 } from './testing/upstream-fixtures.js';
 
 function renderUpstream(services = overallServices, endpointSlices = overallEndpointSlices, config = fakeProxierConfig()): string {
@@ -94,5 +100,35 @@ describe('renderIptablesRestore behaviour', () => {
     expect(out).toContain('-X KUBE-SVC-AAAAAAAAAAAAAAAA\n');
     expect(out).not.toContain('-X KUBE-SVC-XPGD46QRK7WJZT7O');
     expect(out).not.toContain('DOCKER');
+  });
+});
+
+describe('renderIptablesRestore against earlier kube-proxy test expectations', () => {
+  const host = { randomFully: false, nfacctCounters: { localhostNodePortsAccepted: false, ctStateInvalidDropped: false } };
+  const render = (services: Service[], endpointSlices: EndpointSlice[], config = fakeProxierConfig()) =>
+    renderIptablesRestore({
+      state: buildProxyServiceState({ services, endpointSlices, nodeName: fakeProxierNode.name }),
+      config,
+      node: fakeProxierNode,
+      host,
+      masqueradeMarkText: '0x4000',
+    });
+
+  test('TestSyncProxyRulesRepeated, first sync', () => {
+    expect(sortIPTablesRules(render(repeatedServices, repeatedEndpointSlices))).toBe(repeatedExpected);
+  });
+
+  test('TestSyncProxyRulesLargeClusterMode: comments until the 1,000-endpoint threshold is crossed', () => {
+    const masqueradeAll = { ...fakeProxierConfig(), masqueradeAll: true };
+    const dnatLines = (out: string) => out.split('\n').filter((l) => l.startsWith('-A KUBE-SEP-') && l.includes('-j DNAT'));
+    const below = dnatLines(render(largeClusterServices, largeClusterEndpointSlices(false), masqueradeAll));
+    expect(below).toHaveLength(998);
+    expect(below.filter((l) => l.includes('--comment'))).toHaveLength(998);
+    expect(below).toContain('-A KUBE-SEP-DKGQUZGBKLTPAR56 -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination 10.0.0.0:80');
+    const above = dnatLines(render(largeClusterServices, largeClusterEndpointSlices(true), masqueradeAll));
+    expect(above).toHaveLength(1001);
+    expect(above.filter((l) => l.includes('--comment'))).toHaveLength(0);
+    expect(above).toContain('-A KUBE-SEP-DKGQUZGBKLTPAR56 -m tcp -p tcp -j DNAT --to-destination 10.0.0.0:80');
+    expect(above).toContain('-A KUBE-SEP-RUVVH7YV3PHQBDOS -m tcp -p tcp -j DNAT --to-destination 203.0.113.4:8081');
   });
 });

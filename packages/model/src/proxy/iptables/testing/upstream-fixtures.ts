@@ -198,3 +198,77 @@ COMMIT
 -A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -j KUBE-SEP-SXIVWICOYRO3J4NJ
 COMMIT
 `;
+
+// From an earlier revision of the same file (the `pointer.String` era, ~v1.28; its NewFakeProxier had no nfacct
+// counters): TestSyncProxyRulesRepeated's first full sync and TestSyncProxyRulesLargeClusterMode's endpoint lines.
+
+/** TestSyncProxyRulesRepeated: Services and EndpointSlices of the first sync. */
+export const repeatedServices: Service[] = [
+  makeTestService('ns1', 'svc1', { type: 'ClusterIP', clusterIP: '172.30.0.41', ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] }),
+  makeTestService('ns2', 'svc2', { type: 'ClusterIP', clusterIP: '172.30.0.42', ports: [{ name: 'p8080', port: 8080, protocol: 'TCP' }] }),
+];
+export const repeatedEndpointSlices: EndpointSlice[] = [
+  makeTestEndpointSlice('ns1', 'svc1', 1, [{ addresses: ['10.0.1.1'] }], p80),
+  makeTestEndpointSlice('ns2', 'svc2', 1, [{ addresses: ['10.0.2.1'] }], [{ name: 'p8080', port: 8080, protocol: 'TCP' }]),
+];
+
+/** TestSyncProxyRulesRepeated: the expected restore input of the first sync. */
+export const repeatedExpected = `*filter
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FIREWALL - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+*nat
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-SEP-SNQ3ZNILQDEJNDQO - [0:0]
+:KUBE-SEP-UHEGFW77JX3KXTOV - [0:0]
+:KUBE-SVC-2VJB64SDSIJUP5T6 - [0:0]
+:KUBE-SVC-XPGD46QRK7WJZT7O - [0:0]
+-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 -j KUBE-SVC-XPGD46QRK7WJZT7O
+-A KUBE-SERVICES -m comment --comment "ns2/svc2:p8080 cluster IP" -m tcp -p tcp -d 172.30.0.42 --dport 8080 -j KUBE-SVC-2VJB64SDSIJUP5T6
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
+-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE
+-A KUBE-SEP-SNQ3ZNILQDEJNDQO -m comment --comment ns1/svc1:p80 -s 10.0.1.1 -j KUBE-MARK-MASQ
+-A KUBE-SEP-SNQ3ZNILQDEJNDQO -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination 10.0.1.1:80
+-A KUBE-SEP-UHEGFW77JX3KXTOV -m comment --comment ns2/svc2:p8080 -s 10.0.2.1 -j KUBE-MARK-MASQ
+-A KUBE-SEP-UHEGFW77JX3KXTOV -m comment --comment ns2/svc2:p8080 -m tcp -p tcp -j DNAT --to-destination 10.0.2.1:8080
+-A KUBE-SVC-2VJB64SDSIJUP5T6 -m comment --comment "ns2/svc2:p8080 cluster IP" -m tcp -p tcp -d 172.30.0.42 --dport 8080 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ
+-A KUBE-SVC-2VJB64SDSIJUP5T6 -m comment --comment "ns2/svc2:p8080 -> 10.0.2.1:8080" -j KUBE-SEP-UHEGFW77JX3KXTOV
+-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ
+-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.0.1.1:80" -j KUBE-SEP-SNQ3ZNILQDEJNDQO
+COMMIT
+`;
+
+/** TestSyncProxyRulesLargeClusterMode: three ClusterIP Services (the test sets masqueradeAll). */
+export const largeClusterServices: Service[] = [
+  makeTestService('ns1', 'svc1', { type: 'ClusterIP', clusterIP: '172.30.0.41', ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] }),
+  makeTestService('ns2', 'svc2', { type: 'ClusterIP', clusterIP: '172.30.0.42', ports: [{ name: 'p8080', port: 8080, protocol: 'TCP' }] }),
+  makeTestService('ns3', 'svc3', { type: 'ClusterIP', clusterIP: '172.30.0.43', ports: [{ name: 'p8081', port: 8081, protocol: 'TCP' }] }),
+];
+
+/** TestSyncProxyRulesLargeClusterMode: 499 + 499 endpoints (threshold/2 − 1 each), addresses `10.x.(i%256).(i/256)`. */
+export function largeClusterEndpointSlices(withSvc3: boolean): EndpointSlice[] {
+  const half = 1000 / 2 - 1;
+  const many = (second: number) => Array.from({ length: half }, (_, i) => ({ addresses: [`10.${second}.${i % 256}.${Math.floor(i / 256)}`] }));
+  const slices = [
+    makeTestEndpointSlice('ns1', 'svc1', 1, many(0), p80),
+    makeTestEndpointSlice('ns2', 'svc2', 1, many(1), [{ name: 'p8080', port: 8080, protocol: 'TCP' }]),
+  ];
+  if (withSvc3) {
+    slices.push(makeTestEndpointSlice('ns3', 'svc3', 1, ['203.0.113.4', '203.0.113.8', '203.0.113.12'].map((a) => ({ addresses: [a] })), [{ name: 'p8081', port: 8081, protocol: 'TCP' }]));
+  }
+  return slices;
+}
