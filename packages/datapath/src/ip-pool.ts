@@ -119,7 +119,8 @@ export const poolErrors = {
 
 /**
  * A pool of IP slots in the datapath's linear memory: one per ENI (its secondary IPs) or per /28 prefix (16 slots);
- * the caller maps slot i to its address. Many pools share one instance. Free it with `free()`.
+ * the caller maps slot i to its address. Many pools share one instance. `free()` releases one at
+ * once; a dropped pool is freed when garbage-collected.
  */
 export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
   /** Creates a pool in `datapath` (a loaded instance: `loadDatapath()`'s result or a raw instance). */

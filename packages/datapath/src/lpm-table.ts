@@ -57,7 +57,8 @@ export function checkValue(value: unknown): number {
 /**
  * A longest-prefix-match table over IPv4 in the datapath's linear memory: `(prefix, length) → value (u32)`, with
  * incremental add and remove and overlapping prefixes (VPC /16 ⊃ subnet /19 ⊃ ENI /28 ⊃ pod /32). For ownership
- * (value = owner id) and route tables (value = route id). Free it with `free()`; it lives as long as its instance.
+ * (value = owner id) and route tables (value = route id). `free()` releases it at once; a dropped table is freed
+ * when garbage-collected.
  */
 export class LpmTable extends DatapathTableObject implements LpmTableLike {
   /** Creates an empty table in `datapath` (a loaded instance: `loadDatapath()`'s result or a raw instance). */
