@@ -194,7 +194,11 @@ function addObservedPod(s: ClusterState, given: Pod): void {
     return;
   }
   createPod(s, pod);
-  if (given.metadata.deletionTimestamp) pod.metadata.deletionTimestamp = given.metadata.deletionTimestamp;
+  if (given.metadata.deletionTimestamp) {
+    // Caught terminating: it goes a grace period after the cluster starts.
+    pod.metadata.deletionTimestamp = given.metadata.deletionTimestamp;
+    s.podBookkeeping.get(key)!.removeAt = s.now + DEFAULT_GRACE_PERIOD_SECONDS;
+  }
   const ip = status?.podIP;
   if (!nodeName || !ip) return;
   const network = s.ipam.node(nodeName);
@@ -211,7 +215,6 @@ function addObservedPod(s: ClusterState, given: Pod): void {
   markRunning(pod, status?.hostIP ?? network.internalIP, ip);
   if (status?.conditions?.some((c) => c.type === 'Ready' && c.status !== 'True')) pod.status!.conditions = structuredClone(status.conditions);
   if (phase === 'Pending' && status) pod.status = { ...structuredClone(status), hostIP: status.hostIP ?? network.internalIP, podIP: ip, podIPs: [{ ip }] };
-  if (pod.metadata.deletionTimestamp) s.podBookkeeping.get(key)!.removeAt = s.now + DEFAULT_GRACE_PERIOD_SECONDS;
 }
 
 function applyPod(s: ClusterState, given: Pod, mode: AllocationMode): void {

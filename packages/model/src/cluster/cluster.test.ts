@@ -128,6 +128,20 @@ describe('buildCluster', () => {
     expect(c.pod('default', 'new')?.status?.podIP).toBe('10.244.5.3');
   });
 
+  test('an observed pod caught terminating stays a terminating endpoint, then goes', () => {
+    const leaving = f.pod('default', 'leaving', { app: 'web' }, { nodeName: 'worker-1' });
+    leaving.metadata.deletionTimestamp = '2024-05-01T10:00:00Z';
+    leaving.status = { phase: 'Running', podIP: '10.244.5.2', hostIP: '10.0.0.11', conditions: [{ type: 'Ready', status: 'False' }] };
+    const unbound = f.pod('default', 'unbound', { app: 'web' });
+    unbound.metadata.deletionTimestamp = '2024-05-01T10:00:00Z';
+    const c = buildCluster(f.input({ nodes: [f.node('worker-1', '10.0.0.11', { podCIDR: '10.244.5.0/24' })], pods: [leaving, unbound], services: [f.service('default', 'web', { app: 'web' })] }));
+    const [endpoint] = c.endpointSlices('default', 'web')[0]!.endpoints;
+    expect(endpoint).toMatchObject({ addresses: ['10.244.5.2'], conditions: { ready: false, serving: false, terminating: true } });
+    c.advance(30);
+    expect(c.pods()).toEqual([]);
+    expect(c.endpointSlices('default', 'web')[0]!.endpoints).toEqual([]);
+  });
+
   test('an error about an input object carries its file position', () => {
     const input = f.input({ namespaces: [f.namespace('shop')], services: [f.service('shop', 'web', { app: 'web' }, [{ port: 80 }, { port: 81 }])] });
     input.positions.set('Service/shop/web', { file: 'shop.yaml', line: 12, column: 1 });
