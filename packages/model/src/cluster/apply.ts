@@ -102,7 +102,21 @@ export function applyService(s: ClusterState, given: Service, mode: AllocationMo
   allocateService(svc, allocators, mode);
   svc.metadata.uid ??= s.newUID();
   svc.metadata.creationTimestamp ??= timestamp(s.now);
+  if (svc.spec.type === 'LoadBalancer' && !svc.status?.loadBalancer?.ingress?.length) {
+    const hostname = prev?.status?.loadBalancer?.ingress?.[0]?.hostname ?? classicELBHostname(s, svc.metadata.uid, s.settings.resolved.region);
+    svc.status = { loadBalancer: { ingress: [{ hostname }] } };
+  }
   s.services.set(key, svc);
+}
+
+/**
+ * The DNS name AWS gives the load balancer the in-tree cloud provider creates for a LoadBalancer Service:
+ * `a` + the Service UID without dashes (32 characters) + `-` + digits + `.<region>.elb.amazonaws.com`.
+ */
+function classicELBHostname(s: ClusterState, uid: string, region: string): string {
+  let digits = '';
+  for (let i = 0; i < 10; i++) digits += String(s.random.intn(10));
+  return `a${uid.replace(/-/g, '').slice(0, 32)}-${digits}.${region}.elb.amazonaws.com`;
 }
 
 /** Given EndpointSlices are observed state: they stand for their Service's endpoints instead of derived ones. */

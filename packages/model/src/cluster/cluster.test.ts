@@ -187,6 +187,15 @@ describe('changes are transactions', () => {
     expect(snapshot(c)).toEqual(before);
   });
 
+  test('a LoadBalancer Service gets an ELB hostname that survives re-applying it', () => {
+    const c = shop();
+    c.apply([f.service('shop', 'front', { app: 'web' }, [{ port: 80 }], { type: 'LoadBalancer' })]);
+    const hostname = c.service('shop', 'front')?.status?.loadBalancer?.ingress?.[0]?.hostname;
+    expect(hostname).toMatch(/^a[0-9a-f]{32}-\d{10}\.us-east-1\.elb\.amazonaws\.com$/);
+    c.apply([f.service('shop', 'front', { app: 'web' }, [{ port: 80 }], { type: 'LoadBalancer' })]);
+    expect(c.service('shop', 'front')?.status?.loadBalancer?.ingress?.[0]?.hostname).toBe(hostname);
+  });
+
   test('deleting a Service gives its ClusterIP and NodePorts back', () => {
     const c = shop();
     const web = c.service('shop', 'web')!;
