@@ -22,6 +22,9 @@ export function describeValue(v: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+/** Protocols of Service, container and endpoint ports. */
+export const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
+
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** IANA service name as Kubernetes validates port names: ≤ 15 characters, lowercase letters, digits and '-', a letter somewhere, no '--'. */

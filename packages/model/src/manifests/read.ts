@@ -6,7 +6,7 @@ import { KubeNetsimError, type SourcePosition } from '../errors.js';
 import { Check, type FieldPath, describeValue } from './check.js';
 import { awsNodeEnvOf, checkClusterConfig, checkENIConfig, checkKubeProxyConfiguration } from './validate-config.js';
 import { checkEndpointSlice, checkService } from './validate-network.js';
-import { checkNamespace, checkNode, checkPod, checkWorkload } from './validate-workloads.js';
+import { checkNamespace, checkNode, checkPod, checkWorkload } from './validate-core.js';
 
 /** One input file: its name (for messages; `-` for stdin) and its text. */
 export interface ManifestSource {

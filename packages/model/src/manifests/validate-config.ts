@@ -2,7 +2,7 @@ import type { AwsNodeEnv, ClusterConfig } from '../api/config.js';
 import { resolveClusterConfig } from '../cluster/eks-defaults.js';
 import { KubeNetsimError } from '../errors.js';
 import { type Check, type FieldPath, formatFieldPath } from './check.js';
-import { checkMetadata } from './validate-workloads.js';
+import { checkMetadata } from './validate-core.js';
 
 // Checks for the configuration objects: eksctl's ClusterConfig, kube-proxy's KubeProxyConfiguration,
 // the VPC CNI's ENIConfig and the env of the aws-node container.

@@ -1,10 +1,9 @@
 import { ipFamily } from '../ip/index.js';
-import type { Check, FieldPath } from './check.js';
-import { checkMetadata } from './validate-workloads.js';
+import { type Check, type FieldPath, PROTOCOLS } from './check.js';
+import { checkMetadata } from './validate-core.js';
 
 // Checks for Services and EndpointSlices, following the API server's validation where the simulator depends on it.
 
-const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const;
 const TRAFFIC_POLICIES = ['Cluster', 'Local'] as const;
 

@@ -1,10 +1,9 @@
-import { type Check, type FieldPath, formatFieldPath } from './check.js';
+import { type Check, type FieldPath, PROTOCOLS, formatFieldPath } from './check.js';
 
-// Checks for the fields of Pods, pod templates, workloads, Nodes and Namespaces that the simulator reads.
+// Checks for the core objects' fields the simulator reads: metadata, Pods and pod templates, workloads, Nodes, Namespaces.
 // Each takes the object as parsed and throws at the first field that Kubernetes' validation would reject
 // (or that the simulator could not use); the object itself is kept as given.
 
-const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 const DNS_POLICIES = ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'] as const;
 const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
 const POD_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'] as const;
