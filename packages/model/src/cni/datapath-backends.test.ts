@@ -2,7 +2,7 @@ import { IpSlotPool, LpmTable, loadDatapath } from '@kube-netsim/datapath';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsNodeEnv } from '../api/index.js';
-import { intToIPv4 } from '../ip/address.js';
+import { intToIPv4, ipv4ToInt } from '../ip/address.js';
 import { CIDR } from '../ip/cidr.js';
 import { IpSlotPoolAdapter } from './slot-pool.js';
 import type { VpcBackends } from './vpc.js';
@@ -35,6 +35,14 @@ function everything(cni: VpcCni): unknown {
     for (let i = 0; i < cidr.size; i++) owners.push(cni.owner(intToIPv4(cidr.base + i)));
   }
   owners.push(cni.owner('10.0.2.1'), cni.owner('192.168.0.1'));
+  // The batch path answers the same as one lookup at a time.
+  const all: number[] = [];
+  for (const s of subnets) {
+    const cidr = CIDR.parse(s.cidr);
+    for (let i = 0; i < cidr.size; i++) all.push(cidr.base + i);
+  }
+  all.push(ipv4ToInt('10.0.2.1'), ipv4ToInt('192.168.0.1'));
+  expect(cni.ownersOf(all)).toEqual(owners);
   return { nodes: cni.nodeNames().map((n) => cni.nodeStatus(n)), subnets: cni.subnetStatus(), owners };
 }
 

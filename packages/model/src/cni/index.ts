@@ -3,7 +3,7 @@ export { type MaxPodsOptions, maxPods, effectiveENILimit, eksAmiDefaultMaxPods }
 export { type CniConfig, type RandomizeSnat, cniConfigFromEnv, warmIPTargetsDefined } from './config.js';
 export { type CniIptablesOptions, type CniIptablesTable, CNI_CONNMARK, cniIptablesRules } from './iptables.js';
 export { type SlotPool, type IpSlotPoolCore, BitmapSlotPool, IpSlotPoolAdapter } from './slot-pool.js';
-export { type OwnershipIndex, MapOwnershipIndex } from './ownership-index.js';
+export { type OwnershipIndex, MapOwnershipIndex, OWNER_MISS } from './ownership-index.js';
 export { type SubnetSpec, type AddressOwner, type VpcBackends, type Ec2AddressError, AWS_RESERVED_PER_SUBNET, PREFIX_SIZE, Vpc, VpcSubnet } from './vpc.js';
 export { type DataStoreStats, type Eni, type EniCidr, type TrackedAddress, DataStore } from './datastore.js';
 export { type IpamdLogLine, type NodeIpamdOptions, IPAMD_TIMING, NodeIpamd } from './ipamd.js';

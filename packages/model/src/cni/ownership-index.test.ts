@@ -21,7 +21,10 @@ describe('MapOwnershipIndex', () => {
           const base = (e.prefix & mask(e.length)) >>> 0;
           expect(index.delete(e.prefix, e.length)).toBe(model.delete(`${base}/${e.length}`));
         }
-        for (const ip of [...probes, ...entries.map((e) => e.prefix)]) {
+        const all = [...probes, ...entries.map((e) => e.prefix)];
+        const batch = index.lookupMany(all);
+        all.forEach((ip, i) => expect(batch[i] === 0xffffffff ? undefined : batch[i]).toBe(index.lookup(ip)));
+        for (const ip of all) {
           let best: { length: number; value: number } | undefined;
           for (const m of model.values()) if (((ip & mask(m.length)) >>> 0) === m.base && (!best || m.length > best.length)) best = m;
           expect(index.lookup(ip)).toBe(best?.value);

@@ -13,8 +13,13 @@ export interface OwnershipIndex {
   get(prefix: number, length: number): number | undefined;
   /** The value of the longest prefix containing `ip`. */
   lookup(ip: number): number | undefined;
+  /** `lookup` of every address at once; `out[i]` is the value or {@link OWNER_MISS}. Returns `out` (new if not given). */
+  lookupMany(ips: ArrayLike<number>, out?: Uint32Array): Uint32Array;
   clone(): OwnershipIndex;
 }
+
+/** What `lookupMany` writes for an address no prefix covers (the datapath's `LPM_MISS`). */
+export const OWNER_MISS = 0xffffffff;
 
 function mask(length: number): number {
   return length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
@@ -52,6 +57,11 @@ export class MapOwnershipIndex implements OwnershipIndex {
       if (v !== undefined) return v;
     }
     return undefined;
+  }
+
+  lookupMany(ips: ArrayLike<number>, out: Uint32Array = new Uint32Array(ips.length)): Uint32Array {
+    for (let i = 0; i < ips.length; i++) out[i] = this.lookup(ips[i]!) ?? OWNER_MISS;
+    return out;
   }
 
   clone(): MapOwnershipIndex {

@@ -401,6 +401,11 @@ export class VpcCni implements PodIPAM {
     return isIP(ip) && !ip.includes(':') ? this.vpc.owner(ip) : undefined;
   }
 
+  /** {@link owner} of many IPv4 addresses given as unsigned 32-bit integers, in one batch lookup. */
+  ownersOf(ips: ArrayLike<number>): (AddressOwner | undefined)[] {
+    return this.vpc.ownerOfEach(ips);
+  }
+
   /** ipamd log lines and CNI events, oldest first (optionally of one node). */
   events(nodeName?: string): IpamdLogLine[] {
     const all = [...this.pastLogs, ...[...this.nodes.values()].flatMap((n) => n.log)];

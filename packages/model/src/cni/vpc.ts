@@ -1,7 +1,7 @@
 import { KubeNetsimError } from '../errors.js';
 import { intToIPv4, ipv4ToInt } from '../ip/address.js';
 import { CIDR } from '../ip/cidr.js';
-import { MapOwnershipIndex, type OwnershipIndex } from './ownership-index.js';
+import { MapOwnershipIndex, OWNER_MISS, type OwnershipIndex } from './ownership-index.js';
 import { BitmapSlotPool, type SlotPool } from './slot-pool.js';
 
 /** A VPC subnet as the cluster input describes it. */
@@ -160,6 +160,14 @@ export class Vpc {
     const n = typeof ip === 'number' ? ip : ipv4ToInt(ip);
     const id = this.index.lookup(n);
     return id === undefined ? undefined : this.owners.get(id);
+  }
+
+  /** `owner` of many addresses (integers) in one pass over the index: the batch path of the datapath's LPM table. */
+  ownerOfEach(ips: ArrayLike<number>): (AddressOwner | undefined)[] {
+    const ids = this.index.lookupMany(ips);
+    const out = new Array<AddressOwner | undefined>(ids.length);
+    for (let i = 0; i < ids.length; i++) out[i] = ids[i] === OWNER_MISS ? undefined : this.owners.get(ids[i]!);
+    return out;
   }
 
   /** Records `prefix/length → owner` in the index (replacing what was there). */
