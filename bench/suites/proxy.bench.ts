@@ -5,8 +5,11 @@
  * Each contender's answer is checked once (DNAT to one of the service's endpoints) before it is timed.
  *
  * Suite contract: `default async function ({ quick })` → rows of `{ name, opsPerSecond, … }`.
- * Run alone: `pnpm --filter @kube-netsim/bench exec tsx suites/proxy.bench.ts [--quick]`.
+ * Run alone: `pnpm --filter @kube-netsim/bench exec tsx suites/proxy.bench.ts [--quick] [--write]` (`--write` saves
+ * results/proxy.{md,json}).
  */
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { Bench } from 'tinybench';
 import type { EndpointSlice, Service } from '../../packages/model/src/api/core.js';
 import { resolveKubeProxyConfiguration } from '../../packages/model/src/proxy/config.js';
@@ -122,6 +125,15 @@ function markdown(rows: readonly ProxyBenchRow[]): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const rows = await proxyBench({ quick: process.argv.includes('--quick') });
-  console.log(markdown(rows));
+  const quick = process.argv.includes('--quick');
+  const rows = await proxyBench({ quick });
+  const cpu = cpus();
+  const header = `# kube-proxy packet decisions: iptables interpreter (O(n) baseline) vs nftables evaluator, and iptables rendering\n\n${new Date().toISOString()} · Node ${process.version} · ${cpu[0]?.model ?? 'unknown CPU'} (${cpu.length} cores) · ${process.platform}-${process.arch}${quick ? ' · **quick smoke pass, not representative**' : ''}\n\n`;
+  const md = `${header}${markdown(rows)}\n`;
+  console.log(md);
+  if (process.argv.includes('--write')) {
+    const dir = new URL('../results/', import.meta.url);
+    writeFileSync(new URL('proxy.md', dir), md);
+    writeFileSync(new URL('proxy.json', dir), `${JSON.stringify({ node: process.version, cpu: cpu[0]?.model, cores: cpu.length, quick, rows }, null, 2)}\n`);
+  }
 }
