@@ -197,7 +197,14 @@ export interface StatefulSet {
   apiVersion: 'apps/v1';
   kind: 'StatefulSet';
   metadata: ObjectMeta;
-  spec: { replicas?: number; serviceName?: string; selector: LabelSelector; template: PodTemplateSpec };
+  spec: {
+    replicas?: number;
+    serviceName?: string;
+    selector: LabelSelector;
+    template: PodTemplateSpec;
+    /** `OrderedReady` (default): one pod at a time, each after its predecessors are Ready; `Parallel`: all at once. */
+    podManagementPolicy?: 'OrderedReady' | 'Parallel';
+  };
 }
 
 export interface DaemonSet {

@@ -4,6 +4,9 @@ import { PodIndex } from './pod-index.js';
 import { collectTerminated, runKubelets, runScheduler } from './pod-lifecycle.js';
 import { reconcileDaemonSet, reconcileDeployment, replicaSetsByOwner, reconcileReplicaSet, reconcileStatefulSet } from './workloads.js';
 
+/** Bound on controller passes in one instant (a StatefulSet of n pods takes n under OrderedReady). */
+const MAX_PASSES = 1000;
+
 /** ipamd's reconcile period and the simulator's tick: simulated seconds. */
 export const TICK_SECONDS = 5;
 /** The longest a settle may run: 10 simulated minutes. */
@@ -58,20 +61,28 @@ export function reconcileEndpointSlices(s: ClusterState): void {
 }
 
 /**
- * One pass of every controller at the current instant: Deployments, ReplicaSets, StatefulSets, DaemonSets, the
- * scheduler, the kubelets, the EndpointSlice controller. True when a pod changed state.
+ * Every controller at the current instant — Deployments, ReplicaSets, StatefulSets, DaemonSets, the scheduler, the
+ * kubelets — repeated until nothing more happens (a StatefulSet's next ordinal waits for the previous one to be
+ * Ready, which happens in the same instant), then the EndpointSlice controller. True when a pod changed state.
  */
 export function reconcile(s: ClusterState): boolean {
-  const byOwner = replicaSetsByOwner(s);
-  for (const d of sorted(s.deployments)) reconcileDeployment(s, byOwner, d);
-  const index = new PodIndex(s.pods.values());
-  for (const rs of sorted(s.replicaSets)) reconcileReplicaSet(s, index, rs);
-  for (const ss of sorted(s.statefulSets)) reconcileStatefulSet(s, index, ss);
-  for (const ds of sorted(s.daemonSets)) reconcileDaemonSet(s, index, ds);
-  const scheduled = runScheduler(s);
-  const started = runKubelets(s);
+  let any = false;
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    const created = s.nextSeq;
+    const count = s.pods.size;
+    const byOwner = replicaSetsByOwner(s);
+    for (const d of sorted(s.deployments)) reconcileDeployment(s, byOwner, d);
+    const index = new PodIndex(s.pods.values());
+    for (const rs of sorted(s.replicaSets)) reconcileReplicaSet(s, index, rs);
+    for (const ss of sorted(s.statefulSets)) reconcileStatefulSet(s, index, ss);
+    for (const ds of sorted(s.daemonSets)) reconcileDaemonSet(s, index, ds);
+    const scheduled = runScheduler(s);
+    const started = runKubelets(s);
+    any ||= scheduled || started;
+    if (!scheduled && !started && s.nextSeq === created && s.pods.size === count) break;
+  }
   reconcileEndpointSlices(s);
-  return scheduled || started;
+  return any;
 }
 
 /** Advances simulated time by one tick: the IPAM's clock, terminations, then every controller. */

@@ -47,11 +47,32 @@ describe('workload controllers', () => {
       ['redis-1', 'redis-1', 'redis'],
       ['redis-2', 'redis-2', 'redis'],
     ]);
+    // OrderedReady: the highest ordinal goes first, the next only once it is gone.
     c.scale({ kind: 'StatefulSet', namespace: 'default', name: 'redis' }, 1);
-    expect(c.pods().filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name)).toEqual(['redis-0']);
-    expect(c.pod('default', 'redis-2')?.metadata.deletionTimestamp).toBeDefined();
+    const state = () => c.pods().map((p) => `${p.metadata.name}${p.metadata.deletionTimestamp ? ' (terminating)' : ''}`);
+    expect(state()).toEqual(['redis-0', 'redis-1', 'redis-2 (terminating)']);
     c.advance(30);
-    expect(c.pods().map((p) => p.metadata.name)).toEqual(['redis-0']);
+    expect(state()).toEqual(['redis-0', 'redis-1 (terminating)']);
+    c.advance(30);
+    expect(state()).toEqual(['redis-0']);
+  });
+
+  test('OrderedReady waits for each ordinal to be Ready; Parallel does not', () => {
+    const ns = nodes(1);
+    ns[0]!.status!.capacity = { pods: '2' };
+    const ordered = buildCluster(f.input({ nodes: structuredClone(ns), statefulSets: [f.statefulSet('default', 'redis', 4, 'redis')] }));
+    // redis-0 and redis-1 fill the node; redis-2 stays Pending, so redis-3 is never created.
+    expect(ordered.pods().map((p) => [p.metadata.name, p.status?.phase])).toEqual([
+      ['redis-0', 'Running'],
+      ['redis-1', 'Running'],
+      ['redis-2', 'Pending'],
+    ]);
+    const sts = f.statefulSet('default', 'redis', 4, 'redis');
+    sts.spec.podManagementPolicy = 'Parallel';
+    const parallel = buildCluster(f.input({ nodes: structuredClone(ns), statefulSets: [sts] }));
+    expect(parallel.pods().map((p) => p.metadata.name)).toEqual(['redis-0', 'redis-1', 'redis-2', 'redis-3']);
+    parallel.scale({ kind: 'StatefulSet', namespace: 'default', name: 'redis' }, 1);
+    expect(parallel.pods().filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name)).toEqual(['redis-0']);
   });
 
   test('DaemonSet: one pod per eligible node; a tainted node is skipped unless tolerated', () => {

@@ -163,19 +163,22 @@ export function reconcileReplicaSet(s: ClusterState, index: PodIndex, rs: Replic
 }
 
 /**
- * StatefulSet: pods `<name>-0` … `<name>-(n-1)` with hostname = pod name and subdomain = `serviceName`; an ordinal
- * whose old pod is still terminating waits for it. All ordinals are created at once (podManagementPolicy Parallel;
- * the default OrderedReady creates them one by one as each becomes Ready — same steady state).
+ * StatefulSet: pods `<name>-0` … `<name>-(n-1)` with hostname = pod name and subdomain = `serviceName`.
+ * `OrderedReady` (the default) creates the lowest missing ordinal only when every lower one is Running and Ready,
+ * and removes the highest surplus ordinal only when no other pod of the set is terminating — one at a time;
+ * `Parallel` creates and removes them all at once. An ordinal whose old pod is still terminating waits for it.
  */
 export function reconcileStatefulSet(s: ClusterState, index: PodIndex, ss: StatefulSet): void {
   const ns = ss.metadata.namespace ?? 'default';
   const want = ss.spec.replicas ?? 1;
+  const ordered = (ss.spec.podManagementPolicy ?? 'OrderedReady') === 'OrderedReady';
   const revision = `${ss.metadata.name}-${podTemplateHash(ss.spec.template)}`;
   for (let i = 0; i < want; i++) {
     const name = `${ss.metadata.name}-${i}`;
     const existing = s.pods.get(`${ns}/${name}`);
     if (existing) {
       if (!controllerOf(existing.metadata)) existing.metadata.ownerReferences = [ownerRef(ss)];
+      if (ordered && (!isPodReady(existing) || isPodTerminating(existing))) break;
       continue;
     }
     const pod = newPodFromTemplate(ss, name, ss.spec.template, {
@@ -187,14 +190,18 @@ export function reconcileStatefulSet(s: ClusterState, index: PodIndex, ss: State
     if (ss.spec.serviceName) pod.spec.subdomain = ss.spec.serviceName;
     createPod(s, pod);
     s.record('Normal', 'SuccessfulCreate', `StatefulSet ${ns}/${ss.metadata.name}`, `create Pod ${name} in StatefulSet ${ss.metadata.name} successful`);
+    if (ordered) break;
   }
   const ordinal = new RegExp(`^${ss.metadata.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`);
-  for (const pod of active(ownedPods(s, index, ss))) {
-    const m = ordinal.exec(pod.metadata.name);
-    if (m && Number(m[1]) >= want) {
-      terminatePod(s, pod);
-      s.record('Normal', 'SuccessfulDelete', `StatefulSet ${ns}/${ss.metadata.name}`, `delete Pod ${pod.metadata.name} in StatefulSet ${ss.metadata.name} successful`);
-    }
+  const owned = ownedPods(s, index, ss);
+  const condemned = active(owned)
+    .map((pod) => ({ pod, n: Number(ordinal.exec(pod.metadata.name)?.[1] ?? -1) }))
+    .filter(({ n }) => n >= want)
+    .sort((a, b) => b.n - a.n);
+  if (ordered && owned.some(isPodTerminating)) return;
+  for (const { pod } of ordered ? condemned.slice(0, 1) : condemned) {
+    terminatePod(s, pod);
+    s.record('Normal', 'SuccessfulDelete', `StatefulSet ${ns}/${ss.metadata.name}`, `delete Pod ${pod.metadata.name} in StatefulSet ${ss.metadata.name} successful`);
   }
 }
 
