@@ -182,6 +182,11 @@ describe('the built bin', () => {
     expect(stdin.status).toBe(0);
     expect((JSON.parse(stdin.stdout) as InventoryJson).pods.filter((p) => p.namespace === 'shop' && p.status === 'Running')).toHaveLength(3);
 
+    // A reader that stops early (`| head`) ends the output quietly.
+    const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${bin}" demo --yaml | head -n 1`], { encoding: 'utf8' });
+    expect(piped.stdout).toBe('---\n');
+    expect(piped.stderr).toBe('');
+
     const missing = node(['inspect', '-f', 'does-not-exist.yaml']);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toBe('error: cannot read does-not-exist.yaml: no such file or directory\n');
