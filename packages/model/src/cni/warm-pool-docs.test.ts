@@ -42,8 +42,11 @@ describe('docs/eni-and-ip-target.md, t3.small (3 ENIs × 4 IPv4: 3 usable per EN
     [{}, 9, { enis: 3, perENI: [3, 3, 3], total: 9, unused: 0 }],
     [{ WARM_IP_TARGET: '1', MINIMUM_IP_TARGET: '1' }, 0, { enis: 1, perENI: [1], total: 1, unused: 1 }],
     [{ WARM_IP_TARGET: '1', MINIMUM_IP_TARGET: '1' }, 5, { enis: 2, perENI: [3, 3], total: 6, unused: 1 }],
+    [{ WARM_IP_TARGET: '1', MINIMUM_IP_TARGET: '1' }, 9, { enis: 3, perENI: [3, 3, 3], total: 9, unused: 0 }],
+    // The doc lists this row's IPs per ENI as "2,3"; ipamd fills eth0 (3) first, then creates eth1 with the 2 short.
     [{ WARM_IP_TARGET: '2', MINIMUM_IP_TARGET: '5' }, 0, { enis: 2, perENI: [3, 2], total: 5, unused: 5 }],
     [{ WARM_IP_TARGET: '2', MINIMUM_IP_TARGET: '5' }, 5, { enis: 3, perENI: [3, 3, 1], total: 7, unused: 2 }],
+    [{ WARM_IP_TARGET: '2', MINIMUM_IP_TARGET: '5' }, 9, { enis: 3, perENI: [3, 3, 3], total: 9, unused: 0 }],
   ] as const)('%j with %i pods', (env, pods, expected) => {
     expect(settle(env, 't3.small', pods)).toEqual(expected);
   });
@@ -95,9 +98,18 @@ describe('docs/prefix-and-ip-target.md, t3.small with prefix delegation (3 /28 p
     expect(settle({ ...pd, ...env }, 't3.small', pods, 110)).toEqual(expected);
   });
 
-  it('p3dn.24xlarge with WARM_PREFIX_TARGET=1: the doc shows extra ENIs with 0 prefixes; the code attaches none', () => {
-    // ipamd only attaches an ENI when no existing ENI has room for a prefix (49 prefixes fit on eth0).
-    expect(settle({ ...pd, WARM_PREFIX_TARGET: '1' }, 'p3dn.24xlarge', 0, 250)).toEqual({ enis: 1, perENI: [1], total: 16, unused: 16 });
-    expect(settle({ ...pd, WARM_PREFIX_TARGET: '1' }, 'p3dn.24xlarge', 20, 250)).toEqual({ enis: 1, perENI: [3], total: 48, unused: 28 });
+  // p3dn.24xlarge (49 prefixes per ENI). The doc's ENI column shows extra ENIs holding 0 prefixes (rows "3 pods: 2
+  // ENIs, 2,0", "95 pods: 3 ENIs, 7,0,0", "45 pods: 2 ENIs, 4,0"); ipamd attaches an ENI only when no ENI has room
+  // for a prefix, so the code keeps one ENI. The prefix and unused-IP columns agree with the code.
+  it.each([
+    [{ WARM_PREFIX_TARGET: '1' }, 0, { enis: 1, perENI: [1], total: 16, unused: 16 }],
+    [{ WARM_PREFIX_TARGET: '1' }, 3, { enis: 1, perENI: [2], total: 32, unused: 29 }],
+    [{ WARM_PREFIX_TARGET: '1' }, 95, { enis: 1, perENI: [7], total: 112, unused: 17 }],
+    [{ WARM_IP_TARGET: '5', MINIMUM_IP_TARGET: '10' }, 0, { enis: 1, perENI: [1], total: 16, unused: 16 }],
+    [{ WARM_IP_TARGET: '5', MINIMUM_IP_TARGET: '10' }, 7, { enis: 1, perENI: [1], total: 16, unused: 9 }],
+    [{ WARM_IP_TARGET: '5', MINIMUM_IP_TARGET: '10' }, 15, { enis: 1, perENI: [2], total: 32, unused: 17 }],
+    [{ WARM_IP_TARGET: '5', MINIMUM_IP_TARGET: '10' }, 45, { enis: 1, perENI: [4], total: 64, unused: 19 }],
+  ] as const)('p3dn.24xlarge %j with %i pods', (env, pods, expected) => {
+    expect(settle({ ...pd, ...env }, 'p3dn.24xlarge', pods)).toEqual(expected);
   });
 });
