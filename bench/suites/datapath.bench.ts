@@ -37,6 +37,21 @@ function build(dp: Datapath, spCount: number, prepared: Uint32Array[]): number {
   return performance.now() - t0;
 }
 
+/** The same nodes and tables in the readable reference. */
+function buildReference(spCount: number, options: { seed: number; conntrackMax: number }): ReferenceDatapath {
+  const ref = new ReferenceDatapath(options);
+  for (let n = 0; n < NODES; n++) {
+    ref.addNode({ mode: 'iptables', localTrafficDetector: POD_CIDR });
+    ref.setLocalAddress(n, 0xc0a80001 + n);
+  }
+  for (let sp = 0; sp < spCount; sp++) {
+    ref.setServicePort(sp, {});
+    ref.addServiceAddress('TCP', CLUSTER_IP(sp), 80, sp);
+    ref.setEndpoints(sp, Array.from({ length: EPS }, (_, j) => ({ ip: EP_IP(sp, j), port: 8080, node: j % NODES, id: sp * EPS + j })));
+  }
+  return ref;
+}
+
 /** The rule list KUBE-SERVICES would hold: one (TCP, ClusterIP, 80) rule per service-port, in order. */
 function rules(spCount: number): Uint32Array {
   const r = new Uint32Array(spCount * 4);
@@ -134,13 +149,7 @@ export default async function datapathBench(ctx: SuiteContext): Promise<SuiteRes
   {
     const dp = loadDatapathSync({ seed: 1, conntrackMax: 1 << 16 });
     build(dp, SP, prepared);
-    const ref = new ReferenceDatapath({ seed: 1, conntrackMax: 1 << 16 });
-    for (let n = 0; n < NODES; n++) { ref.addNode({ mode: 'iptables', localTrafficDetector: POD_CIDR }); ref.setLocalAddress(n, 0xc0a80001 + n); }
-    for (let sp = 0; sp < SP; sp++) {
-      ref.setServicePort(sp, {});
-      ref.addServiceAddress('TCP', CLUSTER_IP(sp), 80, sp);
-      ref.setEndpoints(sp, Array.from({ length: EPS }, (_, j) => ({ ip: EP_IP(sp, j), port: 8080, node: j % NODES, id: sp * EPS + j })));
-    }
+    const ref = buildReference(SP, { seed: 1, conntrackMax: 1 << 16 });
     const batch = dp.createBatch(4096);
     fillNew(batch, 0, 4096, SP);
     const kernel = new TypedArrayKernel(dp, { conntrackMax: 1 << 16 });
@@ -216,13 +225,7 @@ export default async function datapathBench(ctx: SuiteContext): Promise<SuiteRes
       rows.push({ scenario: label, contender: 'TS typed-array kernel', metric: 'packets/s', value: Math.round(k.perSecond), '±%': k.rme, 'wasm ×': Number((r.perSecond / k.perSecond).toFixed(2)) });
 
       // The readable reference (no pre-fill: a Map's cost does not depend on its size here).
-      const ref = new ReferenceDatapath({ seed: 1, conntrackMax: 1 << 26 });
-      for (let i = 0; i < NODES; i++) ref.addNode({ mode: 'iptables', localTrafficDetector: POD_CIDR });
-      for (let sp = 0; sp < spCount; sp++) {
-        ref.setServicePort(sp, {});
-        ref.addServiceAddress('TCP', CLUSTER_IP(sp), 80, sp);
-        ref.setEndpoints(sp, Array.from({ length: EPS }, (_, j) => ({ ip: EP_IP(sp, j), port: 8080, node: j % NODES, id: sp * EPS + j })));
-      }
+      const ref = buildReference(spCount, { seed: 1, conntrackMax: 1 << 26 });
       const refBatch = quick ? 1024 : 16_384;
       let objects: PacketInput[] = [];
       let rflow = 1 << 29;
@@ -268,13 +271,7 @@ export default async function datapathBench(ctx: SuiteContext): Promise<SuiteRes
     const k = await time(`established ts ${flows}`, () => kernel.processBatch(batches[kb++ % batches.length]!), { time: T, units: BATCH });
     rows.push({ scenario: label, contender: 'TS typed-array kernel', metric: 'packets/s', value: Math.round(k.perSecond), '±%': k.rme, 'wasm ×': Number((r.perSecond / k.perSecond).toFixed(2)) });
     if (flows === 65_536 || quick) {
-      const ref = new ReferenceDatapath({ seed: 1, conntrackMax: 1 << 26 });
-      for (let i = 0; i < NODES; i++) ref.addNode({ mode: 'iptables', localTrafficDetector: POD_CIDR });
-      for (let sp = 0; sp < SP; sp++) {
-        ref.setServicePort(sp, {});
-        ref.addServiceAddress('TCP', CLUSTER_IP(sp), 80, sp);
-        ref.setEndpoints(sp, Array.from({ length: EPS }, (_, j) => ({ ip: EP_IP(sp, j), port: 8080, node: j % NODES, id: sp * EPS + j })));
-      }
+      const ref = buildReference(SP, { seed: 1, conntrackMax: 1 << 26 });
       const objects = toObjects(batches[0]!, BATCH);
       ref.processAll(objects);
       const rr = await time('established reference', () => ref.processAll(objects), { time: T, units: BATCH });

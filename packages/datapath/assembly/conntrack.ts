@@ -3,6 +3,7 @@
 // tombstones). Expired entries are dead to lookups at once and leave the table on a sweep or when their key returns.
 import { allocZeroed, nowSeconds, fail, ST_OK, ST_BAD_ARGUMENT, ST_BAD_PROTOCOL, protoIndex } from './core-state';
 import { lcUnbind, lcActivate } from './ipvs-lc';
+import { deleteShift } from './open-addressing';
 
 // Slot, 32 bytes:
 //   0 source IPv4 · 4 original destination IPv4 · 8 source port << 16 | destination port
@@ -98,30 +99,16 @@ function ctForget(p: usize): void {
 
 function ctDeleteAt(slot: u32): void {
   ctForget(ctSlotPtr(slot));
-  let hole = slot;
-  let j = (slot + 1) & ctMask;
-  while (true) {
-    const q = ctPtr + (<usize>j << 5);
-    const t = load<u32>(q, 12);
-    if (t == 0) break;
-    const home = ctHomeOf(q);
-    if (((j - home) & ctMask) >= ((j - hole) & ctMask)) {
-      memory.copy(ctPtr + (<usize>hole << 5), q, 32);
-      hole = j;
-    }
-    j = (j + 1) & ctMask;
-  }
-  memory.fill(ctPtr + (<usize>hole << 5), 0, 32);
+  deleteShift(ctPtr, ctMask, 5, 12, slot, ctHomeOf);
   ctCount--;
 }
 
 // The home slot of a stored entry, recomputed from its key (the flow hash is not stored: it costs 4 bytes a slot).
 import { flowHash } from './hash';
-// @ts-ignore: decorator
-@inline function ctHomeOf(q: usize): u32 {
+function ctHomeOf(q: usize, mask: u32): u32 {
   const t = load<u32>(q, 12);
   const ports = load<u32>(q, 8);
-  return flowHash((t >>> 8) - 1, (t >>> 4) & 0xf, load<u32>(q), ports >>> 16, load<u32>(q, 4), ports & 0xffff) & ctMask;
+  return flowHash((t >>> 8) - 1, (t >>> 4) & 0xf, load<u32>(q), ports >>> 16, load<u32>(q, 4), ports & 0xffff) & mask;
 }
 
 /**

@@ -2,6 +2,7 @@
 // node's conntrack entries (IPVS's own connection table in the kernel). TCP connections count inactive until
 // assured (the kernel's IP_VS_CONN_F_INACTIVE until ESTABLISHED), UDP and SCTP count active.
 import { allocZeroed } from './core-state';
+import { rehash, firstEmpty } from './open-addressing';
 
 // 16-byte slots: node + 1 (0 = empty), endpoint id, active, inactive.
 let lcPtr: usize = 0;
@@ -15,11 +16,13 @@ export function initLc(): void {
 }
 
 // @ts-ignore: decorator
-@inline function lcHome(tag: u32, ep: u32): u32 {
+@inline function lcHash(tag: u32, ep: u32): u32 {
   let h = (ep * 0x9e3779b1) ^ (tag * 0x85ebca6b);
-  h ^= h >>> 15;
-  return h & lcMask;
+  return h ^ (h >>> 15);
 }
+// @ts-ignore: decorator
+@inline function lcHome(tag: u32, ep: u32): u32 { return lcHash(tag, ep) & lcMask; }
+function lcHomeOf(p: usize, mask: u32): u32 { return lcHash(load<u32>(p), load<u32>(p, 4)) & mask; }
 
 /** Slot address of (node, endpoint id), created at zero when absent. */
 export function lcSlot(node: u32, ep: u32): usize {
@@ -33,21 +36,10 @@ export function lcSlot(node: u32, ep: u32): usize {
     i = (i + 1) & lcMask;
   }
   if ((lcCount + 1) * 2 > lcMask + 1) {
-    const oldPtr = lcPtr;
     const oldSize = lcMask + 1;
     lcMask = oldSize * 2 - 1;
-    lcPtr = allocZeroed(<usize>(lcMask + 1) << 4);
-    for (let k: u32 = 0; k < oldSize; k++) {
-      const q = oldPtr + (<usize>k << 4);
-      const t = load<u32>(q);
-      if (t == 0) continue;
-      let j = lcHome(t, load<u32>(q, 4));
-      while (load<u32>(lcPtr + (<usize>j << 4)) != 0) j = (j + 1) & lcMask;
-      memory.copy(lcPtr + (<usize>j << 4), q, 16);
-    }
-    heap.free(oldPtr);
-    i = lcHome(tag, ep);
-    while (load<u32>(lcPtr + (<usize>i << 4)) != 0) i = (i + 1) & lcMask;
+    lcPtr = rehash(lcPtr, oldSize, 4, 0, oldSize * 2, lcHomeOf);
+    i = firstEmpty(lcPtr, lcMask, 4, 0, lcHome(tag, ep));
   }
   const p = lcPtr + (<usize>i << 4);
   store<u32>(p, tag); store<u32>(p, ep, 4); store<u32>(p, 0, 8); store<u32>(p, 0, 12);

@@ -1,7 +1,8 @@
 // Per-node configuration (how that node's kube-proxy runs) and per-node local-address sets (the `--dst-type LOCAL`
 // question). Node structs are an array indexed by node id; local addresses share one open-addressing table keyed by
 // (node, IPv4).
-import { allocZeroed, growZeroed, fail, nextPow2, ST_OK, ST_BAD_NODE, ST_BAD_ARGUMENT, ST_NOT_FOUND } from './core-state';
+import { allocZeroed, growZeroed, fail, ST_OK, ST_BAD_NODE, ST_BAD_ARGUMENT, ST_NOT_FOUND } from './core-state';
+import { rehash, deleteShift } from './open-addressing';
 
 /** Proxy modes. */
 export const MODE_IPTABLES: u32 = 0;
@@ -51,33 +52,15 @@ export function initNodes(capacity: u32): void {
   return node < nodeCount && (load<u32>(nodeAt(node)) & NODE_DEFINED) != 0;
 }
 
-/** Adds a node; returns its id (≥ 0) or −status. Grows the node array as needed. */
-export function coreAddNode(mode: u32, scheduler: u32, flags: u32, detectorBase: u32, detectorPrefix: u32): i32 {
-  if (mode > MODE_IPVS) return -fail(ST_BAD_ARGUMENT, 1);
-  if (scheduler > SCHED_MH) return -fail(ST_BAD_ARGUMENT, 2);
-  if (detectorPrefix > 32) return -fail(ST_BAD_ARGUMENT, 4);
-  if (nodeCount == nodeCapacity) {
-    const next = nodeCapacity * 2;
-    nodesPtr = growZeroed(nodesPtr, <usize>nodeCapacity * NODE_SIZE, <usize>next * NODE_SIZE);
-    nodeCapacity = next;
-  }
-  const id = nodeCount++;
-  const p = nodeAt(id);
-  const mask: u32 = detectorPrefix == 0 ? 0 : (0xffffffff << (32 - detectorPrefix));
-  store<u32>(p, (flags & (NODE_MASQUERADE_ALL | NODE_LOCALHOST_NODEPORTS | NODE_HAS_DETECTOR)) | NODE_DEFINED, 0);
-  store<u32>(p, mode, 4);
-  store<u32>(p, scheduler, 8);
-  store<u32>(p, detectorBase & mask, 12);
-  store<u32>(p, mask, 16);
-  return <i32>id;
-}
-
-/** Reconfigures a node in place (a kube-proxy restart with new flags). Status. */
-export function coreConfigureNode(node: u32, mode: u32, scheduler: u32, flags: u32, detectorBase: u32, detectorPrefix: u32): i32 {
-  if (!nodeDefined(node)) return fail(ST_BAD_NODE, <i32>node);
+/** Checks node arguments; 0 or the failing status. */
+function checkNodeArguments(mode: u32, scheduler: u32, detectorPrefix: u32): i32 {
   if (mode > MODE_IPVS) return fail(ST_BAD_ARGUMENT, 1);
   if (scheduler > SCHED_MH) return fail(ST_BAD_ARGUMENT, 2);
   if (detectorPrefix > 32) return fail(ST_BAD_ARGUMENT, 4);
+  return ST_OK;
+}
+
+function writeNode(node: u32, mode: u32, scheduler: u32, flags: u32, detectorBase: u32, detectorPrefix: u32): void {
   const p = nodeAt(node);
   const mask: u32 = detectorPrefix == 0 ? 0 : (0xffffffff << (32 - detectorPrefix));
   store<u32>(p, (flags & (NODE_MASQUERADE_ALL | NODE_LOCALHOST_NODEPORTS | NODE_HAS_DETECTOR)) | NODE_DEFINED, 0);
@@ -85,15 +68,39 @@ export function coreConfigureNode(node: u32, mode: u32, scheduler: u32, flags: u
   store<u32>(p, scheduler, 8);
   store<u32>(p, detectorBase & mask, 12);
   store<u32>(p, mask, 16);
+}
+
+/** Adds a node; returns its id (≥ 0) or −status. Grows the node array as needed. */
+export function coreAddNode(mode: u32, scheduler: u32, flags: u32, detectorBase: u32, detectorPrefix: u32): i32 {
+  const status = checkNodeArguments(mode, scheduler, detectorPrefix);
+  if (status != ST_OK) return -status;
+  if (nodeCount == nodeCapacity) {
+    const next = nodeCapacity * 2;
+    nodesPtr = growZeroed(nodesPtr, <usize>nodeCapacity * NODE_SIZE, <usize>next * NODE_SIZE);
+    nodeCapacity = next;
+  }
+  const id = nodeCount++;
+  writeNode(id, mode, scheduler, flags, detectorBase, detectorPrefix);
+  return <i32>id;
+}
+
+/** Reconfigures a node in place (a kube-proxy restart with new flags). Status. */
+export function coreConfigureNode(node: u32, mode: u32, scheduler: u32, flags: u32, detectorBase: u32, detectorPrefix: u32): i32 {
+  if (!nodeDefined(node)) return fail(ST_BAD_NODE, <i32>node);
+  const status = checkNodeArguments(mode, scheduler, detectorPrefix);
+  if (status != ST_OK) return status;
+  writeNode(node, mode, scheduler, flags, detectorBase, detectorPrefix);
   return ST_OK;
 }
 
 // @ts-ignore: decorator
-@inline function addrSlot(node: u32, ip: u32): u32 {
+@inline function addrHash(node: u32, ip: u32): u32 {
   let h = (ip ^ (node * 0x9e3779b9)) * 0x85ebca6b;
-  h ^= h >>> 15;
-  return h & addrMask;
+  return h ^ (h >>> 15);
 }
+// @ts-ignore: decorator
+@inline function addrSlot(node: u32, ip: u32): u32 { return addrHash(node, ip) & addrMask; }
+function addrHomeOf(p: usize, mask: u32): u32 { return addrHash(load<u32>(p) - 1, load<u32>(p, 4)) & mask; }
 
 /** Flags of `ip` on `node` (0 when the address is not local). */
 export function localAddressFlags(node: u32, ip: u32): u32 {
@@ -108,7 +115,7 @@ export function localAddressFlags(node: u32, ip: u32): u32 {
   }
 }
 
-function addrInsertRaw(tag: u32, ip: u32, flags: u32): void {
+function addrInsert(tag: u32, ip: u32, flags: u32): void {
   let i = addrSlot(tag - 1, ip);
   while (true) {
     const p = addrPtr + (<usize>i << 4);
@@ -126,19 +133,11 @@ function addrInsertRaw(tag: u32, ip: u32, flags: u32): void {
 export function coreSetLocalAddress(node: u32, ip: u32, flags: u32): i32 {
   if (!nodeDefined(node)) return fail(ST_BAD_NODE, <i32>node);
   if ((addrCount + 1) * 2 > addrMask + 1) {
-    const oldPtr = addrPtr;
     const oldSize = addrMask + 1;
     addrMask = oldSize * 2 - 1;
-    addrPtr = allocZeroed(<usize>(addrMask + 1) * 16);
-    addrCount = 0;
-    for (let i: u32 = 0; i < oldSize; i++) {
-      const p = oldPtr + (<usize>i << 4);
-      const t = load<u32>(p);
-      if (t != 0) addrInsertRaw(t, load<u32>(p, 4), load<u32>(p, 8));
-    }
-    heap.free(oldPtr);
+    addrPtr = rehash(addrPtr, oldSize, 4, 0, oldSize * 2, addrHomeOf);
   }
-  addrInsertRaw(node + 1, ip, (flags & ADDR_NODEPORT) | ADDR_LOCAL);
+  addrInsert(node + 1, ip, (flags & ADDR_NODEPORT) | ADDR_LOCAL);
   return ST_OK;
 }
 
@@ -154,21 +153,7 @@ export function coreRemoveLocalAddress(node: u32, ip: u32): i32 {
     if (t == tag && load<u32>(p, 4) == ip) break;
     i = (i + 1) & addrMask;
   }
-  // Backward shift: move later members of the cluster into the hole when their home slot allows it.
-  let hole = i;
-  let j = (i + 1) & addrMask;
-  while (true) {
-    const q = addrPtr + (<usize>j << 4);
-    const t = load<u32>(q);
-    if (t == 0) break;
-    const home = addrSlot(t - 1, load<u32>(q, 4));
-    if (((j - home) & addrMask) >= ((j - hole) & addrMask)) {
-      memory.copy(addrPtr + (<usize>hole << 4), q, 16);
-      hole = j;
-    }
-    j = (j + 1) & addrMask;
-  }
-  memory.fill(addrPtr + (<usize>hole << 4), 0, 16);
+  deleteShift(addrPtr, addrMask, 4, 0, i, addrHomeOf);
   addrCount--;
   return ST_OK;
 }

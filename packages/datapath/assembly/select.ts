@@ -8,6 +8,7 @@ import { allocZeroed, nowSeconds, seed, fail, ST_OK, ST_TOO_LARGE } from './core
 import { mix32, hash32, hsiphash32 } from './hash';
 import { SCHED_RR, SCHED_LC, SCHED_SH, SCHED_MH, MODE_IPTABLES, MODE_NFTABLES } from './nodes';
 import { lcOverhead } from './ipvs-lc';
+import { rehash, firstEmpty } from './open-addressing';
 
 // Statistic thresholds: u32 per k = number of remaining endpoints (index 0 unused).
 let statPtr: usize = 0;
@@ -77,6 +78,8 @@ export function initSelect(): void {
   h ^= h >>> 15;
   return h & mask;
 }
+function rrHomeOf(p: usize, mask: u32): u32 { return home3(load<u32>(p), load<u32>(p, 4), load<u32>(p, 8), 0, mask); }
+function afHomeOf(p: usize, mask: u32): u32 { return home3(load<u32>(p), load<u32>(p, 4), load<u32>(p, 8), load<u32>(p, 12), mask); }
 
 /** The rr counter slot of (node, service-port, virtual server). */
 function rrSlot(node: u32, sp: u32, vs: u32): usize {
@@ -90,20 +93,10 @@ function rrSlot(node: u32, sp: u32, vs: u32): usize {
     i = (i + 1) & rrMask;
   }
   if ((rrCount + 1) * 2 > rrMask + 1) {
-    const oldPtr = rrPtr;
     const oldSize = rrMask + 1;
     rrMask = oldSize * 2 - 1;
-    rrPtr = allocZeroed(<usize>(rrMask + 1) << 4);
-    for (let k: u32 = 0; k < oldSize; k++) {
-      const q = oldPtr + (<usize>k << 4);
-      if (load<u32>(q) == 0) continue;
-      let j = home3(load<u32>(q), load<u32>(q, 4), load<u32>(q, 8), 0, rrMask);
-      while (load<u32>(rrPtr + (<usize>j << 4)) != 0) j = (j + 1) & rrMask;
-      memory.copy(rrPtr + (<usize>j << 4), q, 16);
-    }
-    heap.free(oldPtr);
-    i = home3(tag, sp, vs, 0, rrMask);
-    while (load<u32>(rrPtr + (<usize>i << 4)) != 0) i = (i + 1) & rrMask;
+    rrPtr = rehash(rrPtr, oldSize, 4, 0, oldSize * 2, rrHomeOf);
+    i = firstEmpty(rrPtr, rrMask, 4, 0, home3(tag, sp, vs, 0, rrMask));
   }
   const p = rrPtr + (<usize>i << 4);
   store<u32>(p, tag); store<u32>(p, sp, 4); store<u32>(p, vs, 8); store<u32>(p, 0, 12);
@@ -225,18 +218,9 @@ export function choose(mode: u32, sched: u32, node: u32, spId: u32, sp: usize, b
 /** The affinity slot of (node, sp, vs, client): the existing entry, or an empty slot to fill (table grown first). */
 function affinitySlot(node: u32, sp: u32, vs: u32, client: u32): usize {
   if ((afCount + 1) * 2 > afMask + 1) {
-    const oldPtr = afPtr;
     const oldSize = afMask + 1;
     afMask = oldSize * 2 - 1;
-    afPtr = allocZeroed(<usize>(afMask + 1) << 5);
-    for (let k: u32 = 0; k < oldSize; k++) {
-      const q = oldPtr + (<usize>k << 5);
-      if (load<u32>(q) == 0) continue;
-      let j = home3(load<u32>(q), load<u32>(q, 4), load<u32>(q, 8), load<u32>(q, 12), afMask);
-      while (load<u32>(afPtr + (<usize>j << 5)) != 0) j = (j + 1) & afMask;
-      memory.copy(afPtr + (<usize>j << 5), q, 32);
-    }
-    heap.free(oldPtr);
+    afPtr = rehash(afPtr, oldSize, 5, 0, oldSize * 2, afHomeOf);
   }
   const tag = node + 1;
   let i = home3(tag, sp, vs, client, afMask);
@@ -263,9 +247,7 @@ export function affinitySweep(spPtrBase: usize, spSize: u32, spCap: u32): u32 {
     const sp = load<u32>(q, 4);
     const timeout = sp < spCap ? load<u32>(spPtrBase + <usize>sp * spSize, 4) : 0;
     if (nowSeconds - load<u32>(q, 28) > timeout) { removed++; continue; }
-    let j = home3(load<u32>(q), sp, load<u32>(q, 8), load<u32>(q, 12), afMask);
-    while (load<u32>(afPtr + (<usize>j << 5)) != 0) j = (j + 1) & afMask;
-    memory.copy(afPtr + (<usize>j << 5), q, 32);
+    memory.copy(afPtr + (<usize>firstEmpty(afPtr, afMask, 5, 0, afHomeOf(q, afMask)) << 5), q, 32);
     kept++;
   }
   heap.free(oldPtr);

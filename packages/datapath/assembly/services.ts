@@ -2,6 +2,7 @@
 // (protocol, NodePort) → service-port id (direct-indexed), and the per-service-port policy structs.
 import { allocZeroed, growZeroed, fail, ST_OK, ST_BAD_SERVICE_PORT, ST_BAD_PROTOCOL, ST_BAD_ARGUMENT, ST_NOT_FOUND, ST_CONFLICT, protoIndex } from './core-state';
 import { releaseEndpoints } from './endpoints';
+import { rehash, deleteShift, firstEmpty } from './open-addressing';
 
 /** Address kinds of a service address entry (how kube-proxy reached the Service through it). */
 export const KIND_CLUSTER_IP: u32 = 0;
@@ -93,13 +94,15 @@ export function coreRemoveServicePort(id: u32): i32 {
 @inline function svcKey(pi: u32, port: u32): u32 { return (port << 16) | (pi << 8) | 4; }
 
 // @ts-ignore: decorator
-@inline function svcHome(key: u32, ip: u32): u32 {
+@inline function svcHash(key: u32, ip: u32): u32 {
   let h = (ip * 0x9e3779b1) ^ (key * 0x85ebca6b);
   h ^= h >>> 16;
   h *= 0x7feb352d;
-  h ^= h >>> 15;
-  return h & svcMask;
+  return h ^ (h >>> 15);
 }
+// @ts-ignore: decorator
+@inline function svcHome(key: u32, ip: u32): u32 { return svcHash(key, ip) & svcMask; }
+function svcHomeOf(p: usize, mask: u32): u32 { return svcHash(load<u32>(p), load<u32>(p, 4)) & mask; }
 
 /** Slot of (protocol index, IPv4, port), or -1. */
 // @ts-ignore: decorator
@@ -127,29 +130,14 @@ export function coreRemoveServicePort(id: u32): i32 {
   return load<u32>(svcPtr + (<usize>svcHome(svcKey(pi, port), ip) << 5));
 }
 
-function svcInsertRaw(key: u32, ip: u32, sp: u32, kind: u32): void {
-  let i = svcHome(key, ip);
-  while (load<u32>(svcPtr + (<usize>i << 5)) != 0) i = (i + 1) & svcMask;
-  const p = svcPtr + (<usize>i << 5);
+function svcInsert(key: u32, ip: u32, sp: u32, kind: u32): void {
+  const p = svcPtr + (<usize>firstEmpty(svcPtr, svcMask, 5, 0, svcHome(key, ip)) << 5);
   store<u32>(p, key); store<u32>(p, ip, 4); store<u32>(p, sp, 20); store<u32>(p, kind, 24);
   svcCount++;
 }
 
 function svcDeleteAt(slot: u32): void {
-  let hole = slot;
-  let j = (slot + 1) & svcMask;
-  while (true) {
-    const q = svcPtr + (<usize>j << 5);
-    const k = load<u32>(q);
-    if (k == 0) break;
-    const home = svcHome(k, load<u32>(q, 4));
-    if (((j - home) & svcMask) >= ((j - hole) & svcMask)) {
-      memory.copy(svcPtr + (<usize>hole << 5), q, 32);
-      hole = j;
-    }
-    j = (j + 1) & svcMask;
-  }
-  memory.fill(svcPtr + (<usize>hole << 5), 0, 32);
+  deleteShift(svcPtr, svcMask, 5, 0, slot, svcHomeOf);
   svcCount--;
 }
 
@@ -172,19 +160,11 @@ export function coreAddServiceAddress(proto: u32, ip: u32, port: u32, sp: u32, k
     return ST_OK;
   }
   if ((svcCount + 1) * 2 > svcMask + 1) {
-    const oldPtr = svcPtr;
     const oldSize = svcMask + 1;
     svcMask = oldSize * 2 - 1;
-    svcPtr = allocZeroed(<usize>(svcMask + 1) * 32);
-    svcCount = 0;
-    for (let i: u32 = 0; i < oldSize; i++) {
-      const p = oldPtr + (<usize>i << 5);
-      const k = load<u32>(p);
-      if (k != 0) svcInsertRaw(k, load<u32>(p, 4), load<u32>(p, 20), load<u32>(p, 24));
-    }
-    heap.free(oldPtr);
+    svcPtr = rehash(svcPtr, oldSize, 5, 0, oldSize * 2, svcHomeOf);
   }
-  svcInsertRaw(svcKey(<u32>pi, port), ip, sp, kind);
+  svcInsert(svcKey(<u32>pi, port), ip, sp, kind);
   return ST_OK;
 }
 

@@ -1,5 +1,5 @@
 import {
-  ADDRESS_NODEPORT, EndpointCondition, MAX_SERVICE_PORTS, NodeFlag, ProtocolNumber, ProxyModeCode, SchedulerCode,
+  EndpointCondition, MAX_SERVICE_PORTS, NodeFlag, ProtocolNumber, ProxyModeCode, SchedulerCode,
   ServicePortFlag, type Protocol,
 } from './abi.js';
 import type { DatapathOptions, EndpointInput, NodeConfig, ServicePortPolicy } from './config.js';

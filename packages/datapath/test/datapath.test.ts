@@ -291,3 +291,37 @@ describe('API edge', () => {
     expect(batch.result(0)).toMatchObject({ verdict: Verdict.DNAT, endpointId: 4 });
   });
 });
+
+describe('tables under growth and removal', () => {
+  it('keep every entry through rehashes and backward-shift deletions (against the reference)', async () => {
+    const { ReferenceDatapath } = await import('../src/reference/index.js');
+    const dp = newDatapath({ seed: 11, conntrackMax: 50_000, servicePortCapacity: 1, serviceAddressCapacity: 1 });
+    const ref = new ReferenceDatapath({ seed: 11, conntrackMax: 50_000 });
+    const SPS = 1500;
+    for (const t of [dp, ref] as const) {
+      const ipvs = t.addNode({ mode: 'ipvs', ipvsScheduler: 'rr', localTrafficDetector: '10.0.0.0/16' });
+      const lc = t.addNode({ mode: 'ipvs', ipvsScheduler: 'lc' });
+      for (let n = 0; n < 300; n++) t.setLocalAddress(ipvs, 0xc0a80000 + n);
+      for (let n = 0; n < 300; n += 2) t.removeLocalAddress(ipvs, 0xc0a80000 + n);
+      for (let sp = 0; sp < SPS; sp++) {
+        t.setServicePort(sp, { sessionAffinity: sp % 3 === 0 ? 'ClientIP' : 'None' });
+        t.addServiceAddress('TCP', 0x0a600000 + sp, 80, sp);
+        t.setEndpoints(sp, [0, 1, 2].map((j) => ({ ip: 0x0a010000 + sp * 4 + j, port: 8080, node: j % 2 === 0 ? ipvs : lc, id: sp * 4 + j })));
+      }
+      t.setNodePort('TCP', 30001, 1);
+      for (let sp = 0; sp < SPS; sp += 2) t.removeServiceAddress('TCP', 0x0a600000 + sp, 80);
+    }
+    const packets: PacketInput[] = [];
+    for (let sp = 0; sp < SPS; sp++) {
+      for (let c = 0; c < 3; c++) packets.push({ node: sp % 2, arrival: 'pod', protocol: 'TCP', srcIP: 0x0a000100 + ((sp * 7 + c) % 200), srcPort: 2000 + c, dstIP: 0x0a600000 + sp, dstPort: 80 });
+    }
+    for (let n = 0; n < 300; n++) packets.push({ node: 0, arrival: 'external', protocol: 'TCP', srcIP: 0x08080800 + n, srcPort: 999, dstIP: 0xc0a80000 + n, dstPort: 30001 });
+    const wasm = send(dp, packets);
+    expect(wasm).toEqual(ref.processAll(packets));
+    expect(wasm.filter((r) => r.verdict === Verdict.PASS).length).toBe((SPS / 2) * 3 + 150);
+    dp.advanceTime(200);
+    ref.advanceTime(200);
+    expect(dp.sweep()).toBe(ref.sweep());
+    expect(send(dp, packets)).toEqual(ref.processAll(packets));
+  });
+});
