@@ -149,11 +149,30 @@ export function runScheduler(s: ClusterState): boolean {
  */
 export function runKubelets(s: ClusterState): boolean {
   let changed = false;
+  // Pods a kubelet has admitted (it set their hostIP), per node: what its admission check counts as used.
+  const admitted = new Map<string, number>();
+  for (const pod of s.pods.values()) {
+    if (pod.spec.nodeName && pod.status?.hostIP && occupiesNode(pod)) admitted.set(pod.spec.nodeName, (admitted.get(pod.spec.nodeName) ?? 0) + 1);
+  }
   for (const pod of s.pods.values()) {
     const nodeName = pod.spec.nodeName;
     if (!nodeName || pod.status?.podIP || pod.metadata.deletionTimestamp !== undefined || !occupiesNode(pod)) continue;
     const network = s.ipam.node(nodeName);
     if (!network) continue;
+    if (!pod.status?.hostIP) {
+      // Admission: a pod bound with spec.nodeName skips the scheduler, and the kubelet refuses it when the node is full.
+      const used = admitted.get(nodeName) ?? 0;
+      const capacity = nodeMaxPods(s, nodeName);
+      if (used + 1 > capacity) {
+        const message = `Node didn't have enough resource: pods, requested: 1, used: ${used}, capacity: ${capacity}`;
+        pod.status = { phase: 'Failed', reason: 'OutOfpods', message: `Pod was rejected: ${message}` };
+        s.record('Warning', 'OutOfpods', podName(pod), message);
+        s.capacityGeneration++;
+        changed = true;
+        continue;
+      }
+      admitted.set(nodeName, used + 1);
+    }
     if (pod.spec.hostNetwork) {
       markRunning(pod, network.internalIP, network.internalIP);
       changed = true;

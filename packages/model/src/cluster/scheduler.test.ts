@@ -84,6 +84,18 @@ describe('scheduler', () => {
     expect(c.pods().filter((p) => p.spec.nodeName)).toHaveLength(4);
   });
 
+  test('pods bound with spec.nodeName skip the scheduler; the kubelet rejects the one that does not fit', () => {
+    const pinned = (name: string) => f.pod('default', name, {}, { nodeName: 'node-1' });
+    const c = buildCluster(f.input({ nodes: nodes(1, 2), pods: [pinned('a'), pinned('b'), pinned('c')] }));
+    expect(c.pods().map((p) => [p.metadata.name, p.status?.phase])).toEqual([
+      ['a', 'Running'],
+      ['b', 'Running'],
+      ['c', 'Failed'],
+    ]);
+    expect(c.pod('default', 'c')?.status).toMatchObject({ reason: 'OutOfpods', message: "Pod was rejected: Node didn't have enough resource: pods, requested: 1, used: 2, capacity: 2" });
+    expect(c.endpointSlices()).toEqual([]);
+  });
+
   test('no nodes at all', () => {
     const c = buildCluster(f.input({ pods: [f.pod('default', 'lonely', {})] }));
     expect(unscheduled(c)).toEqual(['no nodes available to schedule pods']);
