@@ -17,8 +17,12 @@ import { type Listener, TestNamespace, connectOnce, kernelCapability, requireKer
 const capability = kernelCapability(['nft']);
 if (capability.reason !== undefined) console.warn(`nftables kernel test skipped: ${capability.reason}`);
 
+// Two namespaces of the test's own: the node, and a client outside it on the node's link (traffic from there takes
+// the prerouting path: filter-prerouting-pre-dnat, nat-prerouting, then filter-input or filter-forward).
 const ns = new TestNamespace('knsim-nft');
+const client = new TestNamespace('knsim-nftc');
 const NODE_IP = '192.168.0.2';
+const CLIENT_IP = '192.168.0.9';
 
 // The cluster the node sees. Endpoints are all "on this node" (addresses on lo) so connections stay inside.
 const ep = (port: number, name: string, protocol: Protocol = 'TCP') => [{ name, port, protocol }];
@@ -33,6 +37,18 @@ const services = [
     clusterIP: '172.30.0.14',
     ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30082, targetPort: 8082 }],
   }),
+  makeService(
+    'shop',
+    'lb',
+    { type: 'LoadBalancer', clusterIP: '172.30.0.16', loadBalancerSourceRanges: [`${CLIENT_IP}/32`], ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30083, targetPort: 8085 }] },
+    { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } },
+  ),
+  makeService(
+    'shop',
+    'lb-closed',
+    { type: 'LoadBalancer', clusterIP: '172.30.0.17', loadBalancerSourceRanges: ['203.0.113.0/24'], ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30084, targetPort: 8085 }] },
+    { loadBalancer: { ingress: [{ ip: '1.2.3.5' }] } },
+  ),
   makeService('shop', 'sticky', {
     clusterIP: '172.30.0.15',
     sessionAffinity: 'ClientIP',
@@ -46,6 +62,8 @@ const endpointSlices = [
   makeSlice('kube-system', 'dns', [{ addresses: ['10.180.0.4'], nodeName: 'node-a' }], ep(5353, 'dns', 'UDP')),
   // On another node: eTP Local has no local endpoint, but host traffic is short-circuited to all endpoints.
   makeSlice('shop', 'local', [{ addresses: ['10.180.0.5'], nodeName: 'node-b' }], ep(8082, 'http')),
+  makeSlice('shop', 'lb', [{ addresses: ['10.180.0.8'], nodeName: 'node-a' }], ep(8085, 'http')),
+  makeSlice('shop', 'lb-closed', [{ addresses: ['10.180.0.8'], nodeName: 'node-a' }], ep(8085, 'http')),
   makeSlice('shop', 'sticky', [{ addresses: ['10.180.0.6'], nodeName: 'node-a' }, { addresses: ['10.180.0.7'], nodeName: 'node-a' }], ep(8083, 'http')),
 ];
 const LISTENERS: Listener[] = [
@@ -56,6 +74,7 @@ const LISTENERS: Listener[] = [
   { ip: '10.180.0.5', port: 8082, protocol: 'TCP' },
   { ip: '10.180.0.6', port: 8083, protocol: 'TCP' },
   { ip: '10.180.0.7', port: 8083, protocol: 'TCP' },
+  { ip: '10.180.0.8', port: 8085, protocol: 'TCP' },
 ];
 const LOCAL_ADDRESSES = [NODE_IP, ...new Set(LISTENERS.map((l) => l.ip))];
 
@@ -98,18 +117,32 @@ describe('nftables ruleset in the kernel', () => {
 
   beforeAll(async () => {
     if (capability.reason !== undefined) return;
-    ns.create(); // asserts the namespace exists before any socket is opened in it
-    ns.setUpNode(NODE_IP, LISTENERS.map((l) => l.ip));
+    // create() asserts each namespace exists before any socket is opened in it.
+    ns.create();
+    client.create();
+    for (const n of [ns, client]) n.exec(['ip', 'link', 'set', 'lo', 'up']);
+    ns.exec(['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client.name]);
+    ns.exec(['ip', 'addr', 'add', `${NODE_IP}/24`, 'dev', 'eth0']);
+    client.exec(['ip', 'addr', 'add', `${CLIENT_IP}/24`, 'dev', 'eth0']);
+    for (const n of [ns, client]) n.exec(['ip', 'link', 'set', 'eth0', 'up']);
+    // The client reaches ClusterIPs and LB IPs through the node; the node routes them out of eth0, as to the VPC.
+    client.exec(['ip', 'route', 'add', 'default', 'via', NODE_IP]);
+    ns.exec(['ip', 'route', 'add', 'default', 'via', CLIENT_IP]);
+    ns.exec(['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']); // a node forwards (pod and service traffic)
+    // The kernel rate-limits ICMP errors per peer and a new peer starts with no tokens, so the REJECT of a client's
+    // first SYN would go unanswered; without the limit every REJECT answers at once (loopback is never limited).
+    ns.exec(['sh', '-c', 'echo 0 > /proc/sys/net/ipv4/icmp_ratelimit']);
+    for (const ip of new Set(LISTENERS.map((l) => l.ip))) ns.exec(['ip', 'addr', 'add', `${ip}/32`, 'dev', 'lo']);
     ns.exec(['nft', '-f', '-'], printNftablesRuleset(ruleset, { counters: true }));
     server = await startListeners(ns, LISTENERS);
   });
 
   afterAll(() => {
     server?.kill();
-    if (capability.reason === undefined) ns.delete();
+    if (capability.reason === undefined) for (const n of [ns, client]) n.delete();
   });
 
-  const flows: Array<{ name: string; to: string; port: number; protocol: Protocol }> = [
+  const flows: Array<{ name: string; to: string; port: number; protocol: Protocol; from?: 'client' }> = [
     { name: 'ClusterIP with two endpoints', to: '172.30.0.10', port: 80, protocol: 'TCP' },
     { name: 'ClusterIP with two endpoints, again', to: '172.30.0.10', port: 80, protocol: 'TCP' },
     { name: 'ClusterIP of a NodePort Service', to: '172.30.0.11', port: 80, protocol: 'TCP' },
@@ -121,15 +154,26 @@ describe('nftables ruleset in the kernel', () => {
     { name: 'unallocated address in the service CIDR', to: '172.30.0.99', port: 80, protocol: 'TCP' },
     { name: 'eTP Local NodePort from the node itself (short-circuit)', to: NODE_IP, port: 30082, protocol: 'TCP' },
     { name: 'ClientIP affinity, first connection', to: '172.30.0.15', port: 80, protocol: 'TCP' },
+    { name: 'from outside: ClusterIP', to: '172.30.0.10', port: 80, protocol: 'TCP', from: 'client' },
+    { name: 'from outside: NodePort', to: NODE_IP, port: 30080, protocol: 'TCP', from: 'client' },
+    { name: 'from outside: UDP ClusterIP', to: '172.30.0.12', port: 53, protocol: 'UDP', from: 'client' },
+    { name: 'from outside: eTP Local NodePort without a local endpoint (DROP)', to: NODE_IP, port: 30082, protocol: 'TCP', from: 'client' },
+    { name: 'from outside: ClusterIP without endpoints (forwarded, REJECT)', to: '172.30.0.13', port: 80, protocol: 'TCP', from: 'client' },
+    { name: 'from outside: NodePort without endpoints', to: NODE_IP, port: 30081, protocol: 'TCP', from: 'client' },
+    { name: 'from outside: unallocated service-CIDR address', to: '172.30.0.99', port: 80, protocol: 'TCP', from: 'client' },
+    { name: 'from outside: LB IP, source in loadBalancerSourceRanges', to: '1.2.3.4', port: 80, protocol: 'TCP', from: 'client' },
+    { name: 'from outside: LB IP, source not in loadBalancerSourceRanges (DROP)', to: '1.2.3.5', port: 80, protocol: 'TCP', from: 'client' },
   ];
 
   for (const flow of flows) {
     it(flow.name, (ctx) => {
       requireKernel(ctx, capability);
-      const packet = { from: NODE_IP, to: flow.to, port: flow.port, protocol: flow.protocol };
+      const packet = flow.from === 'client'
+        ? { from: CLIENT_IP, to: flow.to, port: flow.port, protocol: flow.protocol, arrival: 'external' as const }
+        : { from: NODE_IP, to: flow.to, port: flow.port, protocol: flow.protocol };
       const simulated = explainNftables(ruleset, packet, LOCAL_ADDRESSES);
       const before = readCounters();
-      const answer = connectOnce(ns, flow.protocol, flow.to, flow.port);
+      const answer = connectOnce(flow.from === 'client' ? client : ns, flow.protocol, flow.to, flow.port);
       const after = readCounters();
 
       if (simulated.verdict === 'DNAT') {
@@ -145,7 +189,7 @@ describe('nftables ruleset in the kernel', () => {
       if (simulated.verdict !== 'DNAT') {
         // The rule that rejected or dropped it in the simulation is the one the kernel counted.
         const decisive = [...ruleKeys(simulated.rules)].at(-1)!;
-        expect(decisive).toMatch(/^(reject-chain|cluster-ips-check)#/);
+        expect(decisive).toMatch(/^(reject-chain|cluster-ips-check|nodeport-endpoints-check|firewall-[A-Z2-7]{8}-)/);
         expect(after.get(decisive)! - (before.get(decisive) ?? 0)).toBeGreaterThan(0);
       }
     });
