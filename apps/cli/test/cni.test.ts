@@ -228,3 +228,12 @@ describe('kube-netsim cni routes', () => {
     ]);
   });
 });
+
+describe('kube-netsim cni plan: subnet size', () => {
+  it('names the smallest subnet that fits the busiest subnet of the plan', async () => {
+    // 3 × m5.large, 20 pods each: 3 ENIs × (9 + 1) = 30 addresses a node; nodes 1 and 3 share the first subnet: 60 > 59 of a /26.
+    const plan = JSON.parse((await cli('cni', 'plan', '-t', 'm5.large', '--nodes', '3', '--pods', '60', '--subnet', '10.0.0.0/26', '--subnet', '10.0.0.64/26', '--json')).out);
+    expect(plan.unconstrained).toEqual({ addressesHeld: 90, perSubnet: 60, prefixLength: 25 });
+    expect(plan.current.reason).toBe('subnet');
+  });
+});

@@ -282,6 +282,10 @@ function planText(r: PlanResult): string {
     lines.push(`  ${pc.red(`${a.podsWaitingForIP} pods ContainerCreating (no address), ${a.podsUnschedulable} Pending (max pods)`)}`);
   }
   lines.push(`  the subnets run out ${runOut(c, r)}`);
+  const u = r.unconstrained;
+  lines.push(
+    `  with room to spare the nodes hold ${u.addressesHeld} addresses at ${r.pods} pods, up to ${u.perSubnet} in one subnet: each subnet needs at least a /${u.prefixLength} (${2 ** (32 - u.prefixLength) - 5} usable)`,
+  );
   lines.push('', heading('The arithmetic (steady state per node)'));
   for (const l of r.formula.lines) lines.push(`  ${l}`);
   lines.push(`  total ${r.formula.addressesPerNode.join(' + ')} = ${pc.bold(String(r.formula.total))} addresses ${pc.dim(`(simulated: ${a.addressesHeld}; the pool only grows on ipamd's 5 s ticks, and the last step may overshoot)`)}`);

@@ -39,6 +39,8 @@ export interface PlanSnapshot {
   /** ENI primary IPs (the node IPs included): held, yet never a pod's. */
   eniPrimaryIPs: number;
   enisPerNode: number[];
+  /** Subnet addresses each node holds. */
+  heldPerNode: number[];
   freeInSubnets: number;
 }
 
@@ -66,6 +68,11 @@ export interface PlanResult {
   /** The steady-state arithmetic of the warm-pool rule, per node, for the given settings. */
   formula: { lines: string[]; addressesPerNode: number[]; total: number };
   current: PlanRun;
+  /**
+   * The same scale-up in one unconstrained /16: the addresses the nodes hold at `pods` pods, the most that the nodes
+   * of one of the given subnets hold (nodes go round-robin), and the smallest subnet prefix length that fits it.
+   */
+  unconstrained: { addressesHeld: number; perSubnet: number; prefixLength: number };
   /** The same scale-up under other settings, for comparison. */
   alternatives: PlanRun[];
 }
@@ -111,6 +118,7 @@ function simulate(o: PlanOptions, subnets: SubnetSpec[], env: AwsNodeEnv, label:
       warm: pool - assigned,
       eniPrimaryIPs: primaries,
       enisPerNode: statuses.map((s) => s.enis.length),
+      heldPerNode: nodes.map((n) => cni.addressesHeld(n)),
       freeInSubnets: cni.subnetStatus().reduce((s, x) => s + x.free, 0),
     };
   };
@@ -222,6 +230,12 @@ export function planAddresses(o: PlanOptions): PlanResult {
   const schedulable = o.nodes * Math.max(maxPods - 2, 0);
   const limit = schedulable;
   const current = simulate(o, subnets, env, 'current settings', limit);
+  const wide = simulate(o, [{ id: 'subnet-wide', cidr: '10.0.0.0/16', zone: zoneName(0), public: false }], env, 'one /16', Math.min(o.pods, limit));
+  // Nodes go round-robin over the subnets: node i lands in subnet i mod k.
+  const shares = subnets.map((_, k) => wide.atTarget.heldPerNode.reduce((sum, held, i) => sum + (i % subnets.length === k ? held : 0), 0));
+  const perSubnet = Math.max(...shares);
+  let prefixLength = 28;
+  while (prefixLength > 16 && 2 ** (32 - prefixLength) - 5 < perSubnet) prefixLength--;
   const c = cniConfigFromEnv(env);
   const perNode = Array.from({ length: o.nodes }, (_, i) => Math.floor(o.pods / o.nodes) + (i < o.pods % o.nodes ? 1 : 0));
   const steady = perNode.map((p) => steadyState(o, env, Math.min(p, Math.max(maxPods - 2, 0))));
@@ -256,6 +270,7 @@ export function planAddresses(o: PlanOptions): PlanResult {
       total: steady.reduce((sum, s) => sum + s.addresses, 0),
     },
     current,
+    unconstrained: { addressesHeld: wide.atTarget.addressesHeld, perSubnet, prefixLength },
     alternatives,
   };
 }
