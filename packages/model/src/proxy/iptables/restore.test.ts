@@ -15,6 +15,7 @@ import {
   repeatedEndpointSlices,
   repeatedExpected,
   repeatedServices,
+  repeatedSteps,
 } from './testing/upstream-fixtures.js';
 
 function renderUpstream(services = overallServices, endpointSlices = overallEndpointSlices, config = fakeProxierConfig()): string {
@@ -130,5 +131,35 @@ describe('renderIptablesRestore against earlier kube-proxy test expectations', (
     expect(above.filter((l) => l.includes('--comment'))).toHaveLength(0);
     expect(above).toContain('-A KUBE-SEP-DKGQUZGBKLTPAR56 -m tcp -p tcp -j DNAT --to-destination 10.0.0.0:80');
     expect(above).toContain('-A KUBE-SEP-RUVVH7YV3PHQBDOS -m tcp -p tcp -j DNAT --to-destination 203.0.113.4:8081');
+  });
+});
+
+describe('partial syncs (TestSyncProxyRulesRepeated)', () => {
+  test('each step rewrites only the changed Services’ chains and deletes the stale ones', () => {
+    const host = { randomFully: false, nfacctCounters: { localhostNodePortsAccepted: false, ctStateInvalidDropped: false } };
+    // The nat chains in the kernel, as each restore leaves them.
+    const kernel = new Set<string>();
+    const apply = (restore: string) => {
+      const nat = restore.slice(restore.indexOf('*nat'));
+      for (const m of nat.matchAll(/^:(\S+) /gm)) kernel.add(m[1]!);
+      for (const m of nat.matchAll(/^-X (\S+)$/gm)) kernel.delete(m[1]!);
+    };
+    const render = (services: Service[], endpointSlices: EndpointSlice[], changed?: string[]) =>
+      renderIptablesRestore({
+        state: buildProxyServiceState({ services, endpointSlices, nodeName: fakeProxierNode.name }),
+        config: fakeProxierConfig(),
+        node: fakeProxierNode,
+        host: { ...host, existingNatChains: [...kernel] },
+        masqueradeMarkText: '0x4000',
+        ...(changed ? { changedServices: new Set(changed) } : {}),
+      });
+    const first = render(repeatedServices, repeatedEndpointSlices);
+    expect(sortIPTablesRules(first)).toBe(repeatedExpected);
+    apply(first);
+    for (const step of repeatedSteps) {
+      const out = render(step.services, step.endpointSlices, step.changed);
+      expect({ step: step.name, rules: sortIPTablesRules(out) }).toEqual({ step: step.name, rules: step.expected });
+      apply(out);
+    }
   });
 });

@@ -43,6 +43,12 @@ export interface IptablesSyncInput {
   masqueradeMarkText?: string;
   /** Overrides `config.localDetector` (e.g. `localDetectorFor` with the node's podCIDR for detectLocalMode NodeCIDR). */
   localDetector?: LocalTrafficDetector;
+  /**
+   * A partial sync: only these Services (`ns/name`, changed since the last sync) get their SVC/SVL/EXT/FW/SEP chains
+   * rewritten; the top-level chains are always complete. Omit for a full sync. Give `host.existingNatChains` so the
+   * chains of deleted Services and endpoints are flushed and removed.
+   */
+  changedServices?: ReadonlySet<string>;
 }
 
 /** One iptables table of a restore input: chain declarations and `-A`/`-X` lines, in writing order. */
@@ -77,7 +83,7 @@ export function nodePortAddressIPs(config: ResolvedKubeProxyConfiguration, node:
   return out;
 }
 
-/** The tables of one full sync (filter, then nat). */
+/** The tables of one sync (filter, then nat); a full sync unless `changedServices` is given. */
 export function buildIptablesRestore(input: IptablesSyncInput): RestoreTable[] {
   const { state, config, node } = input;
   const host = input.host ?? {};
@@ -195,38 +201,44 @@ export function buildIptablesRestore(input: IptablesSyncInput): RestoreTable[] {
       f('-A', 'KUBE-NODEPORTS', '-m', 'comment', '--comment', `${spn} health check node port`, '-m', 'tcp', '-p', 'tcp', '--dport', String(sp.healthCheckNodePort), '-j', 'ACCEPT');
     }
 
+    // A partial sync rewrites only the changed Services' own chains; every chain still counts as active.
+    const writeChains = input.changedServices === undefined || input.changedServices.has(`${sp.namespace}/${sp.serviceName}`);
+    const sn = writeChains ? n : () => 0;
+    const declareChain = (chain: string) => {
+      activeNatChains.add(chain);
+      if (writeChains) nat.chains.push(chain);
+    };
+
     if (hasInternalEndpoints) {
       const args = ['-m', 'comment', '--comment', `${spn} cluster IP`, ...proto, '-d', sp.clusterIP, '--dport', dport];
-      if (config.masqueradeAll) n('-A', internalTrafficChain, ...args, '-j', 'KUBE-MARK-MASQ');
-      else if (detector.kind !== 'none') n('-A', internalTrafficChain, ...args, ...ifNotLocal(detector), '-j', 'KUBE-MARK-MASQ');
+      if (config.masqueradeAll) sn('-A', internalTrafficChain, ...args, '-j', 'KUBE-MARK-MASQ');
+      else if (detector.kind !== 'none') sn('-A', internalTrafficChain, ...args, ...ifNotLocal(detector), '-j', 'KUBE-MARK-MASQ');
     }
 
     if (usesExternalTrafficChain) {
-      nat.chains.push(externalTrafficChain);
-      activeNatChains.add(externalTrafficChain);
+      declareChain(externalTrafficChain);
       if (!sp.externalPolicyLocal) {
-        n('-A', externalTrafficChain, '-m', 'comment', '--comment', `masquerade traffic for ${spn} external destinations`, '-j', 'KUBE-MARK-MASQ');
+        sn('-A', externalTrafficChain, '-m', 'comment', '--comment', `masquerade traffic for ${spn} external destinations`, '-j', 'KUBE-MARK-MASQ');
       } else {
         if (detector.kind !== 'none') {
-          n('-A', externalTrafficChain, '-m', 'comment', '--comment', `pod traffic for ${spn} external destinations`, ...ifLocal(detector), '-j', clusterPolicyChain);
+          sn('-A', externalTrafficChain, '-m', 'comment', '--comment', `pod traffic for ${spn} external destinations`, ...ifLocal(detector), '-j', clusterPolicyChain);
         }
-        n('-A', externalTrafficChain, '-m', 'comment', '--comment', `masquerade LOCAL traffic for ${spn} external destinations`, '-m', 'addrtype', '--src-type', 'LOCAL', '-j', 'KUBE-MARK-MASQ');
-        n('-A', externalTrafficChain, '-m', 'comment', '--comment', `route LOCAL traffic for ${spn} external destinations`, '-m', 'addrtype', '--src-type', 'LOCAL', '-j', clusterPolicyChain);
+        sn('-A', externalTrafficChain, '-m', 'comment', '--comment', `masquerade LOCAL traffic for ${spn} external destinations`, '-m', 'addrtype', '--src-type', 'LOCAL', '-j', 'KUBE-MARK-MASQ');
+        sn('-A', externalTrafficChain, '-m', 'comment', '--comment', `route LOCAL traffic for ${spn} external destinations`, '-m', 'addrtype', '--src-type', 'LOCAL', '-j', clusterPolicyChain);
       }
-      if (hasExternalEndpoints) n('-A', externalTrafficChain, '-j', externalPolicyChain);
+      if (hasExternalEndpoints) sn('-A', externalTrafficChain, '-j', externalPolicyChain);
     }
 
     if (usesFWChain) {
-      nat.chains.push(fwChain);
-      activeNatChains.add(fwChain);
+      declareChain(fwChain);
       const args = ['-A', fwChain, '-m', 'comment', '--comment', `${spn} loadbalancer IP`];
       let allowFromNode = false;
       for (const cidr of sp.loadBalancerSourceRanges) {
-        n(...args, '-s', cidr, '-j', externalTrafficChain);
+        sn(...args, '-s', cidr, '-j', externalTrafficChain);
         if (node.ips[0] !== undefined && CIDR.parse(cidr).contains(node.ips[0])) allowFromNode = true;
       }
-      if (allowFromNode) for (const lbip of sp.loadBalancerVIPs) n(...args, '-s', lbip, '-j', externalTrafficChain);
-      n('-A', fwChain, '-m', 'comment', '--comment', `other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL`);
+      if (allowFromNode) for (const lbip of sp.loadBalancerVIPs) sn(...args, '-s', lbip, '-j', externalTrafficChain);
+      sn('-A', fwChain, '-m', 'comment', '--comment', `other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL`);
     }
 
     // Each endpoint's chain name is needed up to three times (affinity, load-balancing and its own chain).
@@ -240,32 +252,29 @@ export function buildIptablesRestore(input: IptablesSyncInput): RestoreTable[] {
       if (sp.sessionAffinity === 'ClientIP') {
         for (const ep of endpoints) {
           const sep = sepOf(ep);
-          n('-A', svcChain, ...comment(`${spn} -> ${ep.endpoint}`), '-m', 'recent', '--name', sep, '--rcheck', '--seconds', String(sp.stickyMaxAgeSeconds), '--reap', '-j', sep);
+          sn('-A', svcChain, ...comment(`${spn} -> ${ep.endpoint}`), '-m', 'recent', '--name', sep, '--rcheck', '--seconds', String(sp.stickyMaxAgeSeconds), '--reap', '-j', sep);
         }
       }
       endpoints.forEach((ep, i) => {
         const sep = sepOf(ep);
         const statistic = i < endpoints.length - 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', computeProbability(endpoints.length - i)] : [];
-        n('-A', svcChain, ...comment(`${spn} -> ${ep.endpoint}`), ...statistic, '-j', sep);
+        sn('-A', svcChain, ...comment(`${spn} -> ${ep.endpoint}`), ...statistic, '-j', sep);
       });
     };
     if (usesClusterPolicyChain) {
-      nat.chains.push(clusterPolicyChain);
-      activeNatChains.add(clusterPolicyChain);
+      declareChain(clusterPolicyChain);
       writeServiceToEndpointRules(clusterPolicyChain, clusterEndpoints);
     }
     if (usesLocalPolicyChain) {
-      nat.chains.push(localPolicyChain);
-      activeNatChains.add(localPolicyChain);
+      declareChain(localPolicyChain);
       writeServiceToEndpointRules(localPolicyChain, localEndpoints);
     }
     for (const ep of allReachableEndpoints) {
       const sep = sepOf(ep);
-      nat.chains.push(sep);
-      activeNatChains.add(sep);
-      n('-A', sep, ...comment(spn), '-s', ep.ip, '-j', 'KUBE-MARK-MASQ');
+      declareChain(sep);
+      sn('-A', sep, ...comment(spn), '-s', ep.ip, '-j', 'KUBE-MARK-MASQ');
       const affinity = sp.sessionAffinity === 'ClientIP' ? ['-m', 'recent', '--name', sep, '--set'] : [];
-      n('-A', sep, ...comment(spn), ...affinity, ...proto, '-j', 'DNAT', '--to-destination', ep.endpoint);
+      sn('-A', sep, ...comment(spn), ...affinity, ...proto, '-j', 'DNAT', '--to-destination', ep.endpoint);
     }
   }
 

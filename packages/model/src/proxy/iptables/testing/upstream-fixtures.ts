@@ -272,3 +272,140 @@ export function largeClusterEndpointSlices(withSvc3: boolean): EndpointSlice[] {
   }
   return slices;
 }
+
+// TestSyncProxyRulesRepeated, the partial syncs that follow the first one. The filter table and the fixed nat
+// rules are the same in every step; each step's own lines are given as the test gives them.
+const repeatedFilter = (extra: string[] = []) => `*filter
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FIREWALL - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+${extra.map((l) => `${l}\n`).join('')}-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+`;
+const repeatedNat = (chains: string[], services: string[], rest: string[]) => `*nat
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-POSTROUTING - [0:0]
+${chains.map((c) => `:${c} - [0:0]\n`).join('')}${services.map((l) => `${l}\n`).join('')}-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
+-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE
+${rest.map((l) => `${l}\n`).join('')}COMMIT
+`;
+const SVC1 = '-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 -j KUBE-SVC-XPGD46QRK7WJZT7O';
+const SVC2 = '-A KUBE-SERVICES -m comment --comment "ns2/svc2:p8080 cluster IP" -m tcp -p tcp -d 172.30.0.42 --dport 8080 -j KUBE-SVC-2VJB64SDSIJUP5T6';
+const SVC3 = '-A KUBE-SERVICES -m comment --comment "ns3/svc3:p80 cluster IP" -m tcp -p tcp -d 172.30.0.43 --dport 80 -j KUBE-SVC-X27LE4BHSL4DOUIK';
+const SVC4 = '-A KUBE-SERVICES -m comment --comment "ns4/svc4:p80 cluster IP" -m tcp -p tcp -d 172.30.0.44 --dport 80 -j KUBE-SVC-4SW47YFZTEDKD3PK';
+
+/** One step of TestSyncProxyRulesRepeated: what changed, which Services it touched, what kube-proxy writes. */
+export interface RepeatedStep {
+  name: string;
+  services: Service[];
+  endpointSlices: EndpointSlice[];
+  changed: string[];
+  expected: string;
+}
+
+const svc3 = makeTestService('ns3', 'svc3', { type: 'ClusterIP', clusterIP: '172.30.0.43', ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] });
+const svc4 = makeTestService('ns4', 'svc4', { type: 'ClusterIP', clusterIP: '172.30.0.44', ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] });
+const eps3 = (...ips: string[]) => makeTestEndpointSlice('ns3', 'svc3', 1, ips.map((a) => ({ addresses: [a] })), p80);
+const eps4 = makeTestEndpointSlice('ns4', 'svc4', 1, [{ addresses: ['10.0.4.1'] }], p80);
+const [svc1, svc2] = repeatedServices as [Service, Service];
+const [eps1, eps2] = repeatedEndpointSlices as [EndpointSlice, EndpointSlice];
+
+/** TestSyncProxyRulesRepeated after its first (full) sync, step by step. */
+export const repeatedSteps: RepeatedStep[] = [
+  {
+    name: 'add a Service and its endpoints',
+    services: [svc1, svc2, svc3],
+    endpointSlices: [eps1, eps2, eps3('10.0.3.1')],
+    changed: ['ns3/svc3'],
+    expected:
+      repeatedFilter() +
+      repeatedNat(['KUBE-SEP-BSWRHOQ77KEXZLNL', 'KUBE-SVC-X27LE4BHSL4DOUIK'], [SVC1, SVC2, SVC3], [
+        '-A KUBE-SEP-BSWRHOQ77KEXZLNL -m comment --comment ns3/svc3:p80 -s 10.0.3.1 -j KUBE-MARK-MASQ',
+        '-A KUBE-SEP-BSWRHOQ77KEXZLNL -m comment --comment ns3/svc3:p80 -m tcp -p tcp -j DNAT --to-destination 10.0.3.1:80',
+        '-A KUBE-SVC-X27LE4BHSL4DOUIK -m comment --comment "ns3/svc3:p80 cluster IP" -m tcp -p tcp -d 172.30.0.43 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ',
+        '-A KUBE-SVC-X27LE4BHSL4DOUIK -m comment --comment "ns3/svc3:p80 -> 10.0.3.1:80" -j KUBE-SEP-BSWRHOQ77KEXZLNL',
+      ]),
+  },
+  {
+    name: 'delete a Service',
+    services: [svc1, svc3],
+    endpointSlices: [eps1, eps2, eps3('10.0.3.1')],
+    changed: ['ns2/svc2'],
+    expected:
+      repeatedFilter() +
+      repeatedNat(['KUBE-SEP-UHEGFW77JX3KXTOV', 'KUBE-SVC-2VJB64SDSIJUP5T6'], [SVC1, SVC3], ['-X KUBE-SEP-UHEGFW77JX3KXTOV', '-X KUBE-SVC-2VJB64SDSIJUP5T6']),
+  },
+  {
+    name: 'add a Service without endpoints',
+    services: [svc1, svc3, svc4],
+    endpointSlices: [eps1, eps2, eps3('10.0.3.1')],
+    changed: ['ns4/svc4'],
+    expected:
+      repeatedFilter(['-A KUBE-SERVICES -m comment --comment "ns4/svc4:p80 has no endpoints" -m tcp -p tcp -d 172.30.0.44 --dport 80 -j REJECT']) +
+      repeatedNat([], [SVC1, SVC3], []),
+  },
+  {
+    name: 'add its endpoints',
+    services: [svc1, svc3, svc4],
+    endpointSlices: [eps1, eps2, eps3('10.0.3.1'), eps4],
+    changed: ['ns4/svc4'],
+    expected:
+      repeatedFilter() +
+      repeatedNat(['KUBE-SEP-AYCN5HPXMIRJNJXU', 'KUBE-SVC-4SW47YFZTEDKD3PK'], [SVC1, SVC3, SVC4], [
+        '-A KUBE-SEP-AYCN5HPXMIRJNJXU -m comment --comment ns4/svc4:p80 -s 10.0.4.1 -j KUBE-MARK-MASQ',
+        '-A KUBE-SEP-AYCN5HPXMIRJNJXU -m comment --comment ns4/svc4:p80 -m tcp -p tcp -j DNAT --to-destination 10.0.4.1:80',
+        '-A KUBE-SVC-4SW47YFZTEDKD3PK -m comment --comment "ns4/svc4:p80 cluster IP" -m tcp -p tcp -d 172.30.0.44 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ',
+        '-A KUBE-SVC-4SW47YFZTEDKD3PK -m comment --comment "ns4/svc4:p80 -> 10.0.4.1:80" -j KUBE-SEP-AYCN5HPXMIRJNJXU',
+      ]),
+  },
+  {
+    name: 'change an endpoint of an existing Service',
+    services: [svc1, svc3, svc4],
+    endpointSlices: [eps1, eps2, eps3('10.0.3.2'), eps4],
+    changed: ['ns3/svc3'],
+    expected:
+      repeatedFilter() +
+      repeatedNat(['KUBE-SEP-BSWRHOQ77KEXZLNL', 'KUBE-SEP-DKCFIS26GWF2WLWC', 'KUBE-SVC-X27LE4BHSL4DOUIK'], [SVC1, SVC3, SVC4], [
+        '-A KUBE-SEP-DKCFIS26GWF2WLWC -m comment --comment ns3/svc3:p80 -s 10.0.3.2 -j KUBE-MARK-MASQ',
+        '-A KUBE-SEP-DKCFIS26GWF2WLWC -m comment --comment ns3/svc3:p80 -m tcp -p tcp -j DNAT --to-destination 10.0.3.2:80',
+        '-A KUBE-SVC-X27LE4BHSL4DOUIK -m comment --comment "ns3/svc3:p80 cluster IP" -m tcp -p tcp -d 172.30.0.43 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ',
+        '-A KUBE-SVC-X27LE4BHSL4DOUIK -m comment --comment "ns3/svc3:p80 -> 10.0.3.2:80" -j KUBE-SEP-DKCFIS26GWF2WLWC',
+        '-X KUBE-SEP-BSWRHOQ77KEXZLNL',
+      ]),
+  },
+  {
+    name: 'add an endpoint to a Service',
+    services: [svc1, svc3, svc4],
+    endpointSlices: [eps1, eps2, eps3('10.0.3.2', '10.0.3.3'), eps4],
+    changed: ['ns3/svc3'],
+    expected:
+      repeatedFilter() +
+      repeatedNat(['KUBE-SEP-DKCFIS26GWF2WLWC', 'KUBE-SEP-JVVZVJ7BSEPPRNBS', 'KUBE-SVC-X27LE4BHSL4DOUIK'], [SVC1, SVC3, SVC4], [
+        '-A KUBE-SEP-DKCFIS26GWF2WLWC -m comment --comment ns3/svc3:p80 -s 10.0.3.2 -j KUBE-MARK-MASQ',
+        '-A KUBE-SEP-DKCFIS26GWF2WLWC -m comment --comment ns3/svc3:p80 -m tcp -p tcp -j DNAT --to-destination 10.0.3.2:80',
+        '-A KUBE-SEP-JVVZVJ7BSEPPRNBS -m comment --comment ns3/svc3:p80 -s 10.0.3.3 -j KUBE-MARK-MASQ',
+        '-A KUBE-SEP-JVVZVJ7BSEPPRNBS -m comment --comment ns3/svc3:p80 -m tcp -p tcp -j DNAT --to-destination 10.0.3.3:80',
+        '-A KUBE-SVC-X27LE4BHSL4DOUIK -m comment --comment "ns3/svc3:p80 cluster IP" -m tcp -p tcp -d 172.30.0.43 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ',
+        '-A KUBE-SVC-X27LE4BHSL4DOUIK -m comment --comment "ns3/svc3:p80 -> 10.0.3.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-DKCFIS26GWF2WLWC',
+        '-A KUBE-SVC-X27LE4BHSL4DOUIK -m comment --comment "ns3/svc3:p80 -> 10.0.3.3:80" -j KUBE-SEP-JVVZVJ7BSEPPRNBS',
+      ]),
+  },
+  {
+    name: 'sync with no changes',
+    services: [svc1, svc3, svc4],
+    endpointSlices: [eps1, eps2, eps3('10.0.3.2', '10.0.3.3'), eps4],
+    changed: [],
+    expected: repeatedFilter() + repeatedNat([], [SVC1, SVC3, SVC4], []),
+  },
+];
