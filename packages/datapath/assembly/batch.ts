@@ -216,7 +216,7 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
     let tag = tagKey | (masq ? CT_SNAT : 0);
     if (mode == MODE_IPVS && sched == SCHED_LC) {
       tag |= CT_LC;
-      lcBind(node, epId, pi != 0);
+      lcBind(node, <u32>spId, dst, epId, pi != 0);
     }
     ctWrite(<u32>wslot, tag, src, dst, ports, epIp, epPort | (<u32>spId << 16), epId, nowSeconds + ctTimeout(pi, false));
     put(out, V_DNAT, flags, epIp, epPort, epId, <u32>spId);

@@ -93,7 +93,7 @@ function ctForget(p: usize): void {
   const t = load<u32>(p, 12);
   if ((t & CT_LC) != 0) {
     const pi = (t >>> 4) & 0xf;
-    lcUnbind((t >>> 8) - 1, load<u32>(p, 24), pi != 0 || (t & CT_ASSURED) != 0);
+    lcUnbind((t >>> 8) - 1, load<u32>(p, 20) >>> 16, load<u32>(p, 4), load<u32>(p, 24), pi != 0 || (t & CT_ASSURED) != 0);
   }
 }
 
@@ -164,7 +164,7 @@ export function ctReserve(h: u32, tagKey: u32, src: u32, dst: u32, ports: u32, p
   if ((t & CT_ASSURED) == 0) {
     t |= CT_ASSURED;
     store<u32>(p, t, 12);
-    if ((t & CT_LC) != 0 && pi == 0) lcActivate((t >>> 8) - 1, load<u32>(p, 24));
+    if ((t & CT_LC) != 0 && pi == 0) lcActivate((t >>> 8) - 1, load<u32>(p, 20) >>> 16, load<u32>(p, 4), load<u32>(p, 24));
   }
   store<u32>(p, nowSeconds + ctTimeout(pi, true), 28);
   return p;

@@ -183,7 +183,7 @@ export function choose(mode: u32, sched: u32, node: u32, spId: u32, sp: usize, b
   } else if (sched == SCHED_LC) {
     let best: u32 = 0xffffffff;
     for (let i: u32 = 0; i < m; i++) {
-      const o = lcOverhead(node, load<u32>(epRec(block, list, i), 12));
+      const o = lcOverhead(node, spId, vs, load<u32>(epRec(block, list, i), 12));
       if (o < best) { best = o; pos = i; }
     }
   } else if (sched == SCHED_SH) {

@@ -59,7 +59,8 @@ export interface CoreExports {
   coreStatisticTable(len: number): number;
   coreStatisticTableLength(): number;
   coreAffinityCount(): number;
-  coreLcConnections(node: number, endpointId: number, which: number): number;
+  /** IPVS lc counts of a destination: which 0 active, 1 inactive. */
+  coreLcConnections(node: number, servicePort: number, virtualServerIP: number, endpointId: number, which: number): number;
   coreLayout(which: number): number;
 
   /** Processes `count` PACKET_RECORD_BYTES records at `inPtr`, writing RESULT_RECORD_BYTES records at `outPtr`. */

@@ -206,8 +206,13 @@ export class Datapath {
     return this.exports.coreConntrackStat(ConntrackStat.bytes) >>> 0;
   }
 
-  /** IPVS lc bookkeeping of (node, endpoint id): active and inactive connections. */
-  ipvsConnections(node: number, endpointId: number): { active: number; inactive: number } {
-    return { active: this.exports.coreLcConnections(node, endpointId, 0) >>> 0, inactive: this.exports.coreLcConnections(node, endpointId, 1) >>> 0 };
+  /**
+   * IPVS lc bookkeeping of one destination of a virtual server on a node: the service-port, the virtual server's
+   * address (the ClusterIP, or the node address a NodePort was reached on) and the endpoint id.
+   */
+  ipvsConnections(node: number, servicePort: number, virtualServerIP: string | number, endpointId: number): { active: number; inactive: number } {
+    const vs = toIPv4(virtualServerIP, 'virtualServerIP');
+    const count = (which: number) => this.exports.coreLcConnections(node, servicePort, vs, endpointId, which) >>> 0;
+    return { active: count(0), inactive: count(1) };
   }
 }

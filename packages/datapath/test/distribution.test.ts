@@ -97,10 +97,10 @@ describe('IPVS', () => {
     dp.addServiceAddress('UDP', VIP, 80, 0);
     const udp = (i: number): PacketInput => ({ node, arrival: 'pod', protocol: 'UDP', srcIP: 0x0a010001, srcPort: 6000 + i, dstIP: VIP, dstPort: 80 });
     expect(send(dp, [0, 1, 2, 3, 4].map(udp)).map((r) => r.endpointId)).toEqual([0, 1, 2, 0, 1]);
-    expect(dp.ipvsConnections(node, 0)).toEqual({ active: 2, inactive: 0 });
+    expect(dp.ipvsConnections(node, 0, VIP, 0)).toEqual({ active: 2, inactive: 0 });
     dp.advanceTime(31); // UDP unreplied timeout 30 s
     dp.sweep();
-    expect(dp.ipvsConnections(node, 0)).toEqual({ active: 0, inactive: 0 });
+    expect(dp.ipvsConnections(node, 0, VIP, 0)).toEqual({ active: 0, inactive: 0 });
   });
 
   it('mh fills the 4093-entry table evenly: every endpoint owns ⌊M/n⌋ or ⌈M/n⌉ entries', () => {

@@ -37,6 +37,8 @@ interface RefServicePort {
 
 interface RefConnection {
   node: number;
+  /** Original destination: the IPVS virtual server's address. */
+  virtualServer: number;
   protoIndex: number;
   endpointIP: number;
   endpointPort: number;
@@ -219,8 +221,8 @@ export class ReferenceDatapath {
     return removed;
   }
 
-  ipvsConnections(node: number, endpointId: number): { active: number; inactive: number } {
-    return { ...(this.lc.get(`${node}|${endpointId}`) ?? { active: 0, inactive: 0 }) };
+  ipvsConnections(node: number, servicePort: number, virtualServerIP: string | number, endpointId: number): { active: number; inactive: number } {
+    return { ...(this.lc.get(`${node}|${servicePort}|${toIPv4(virtualServerIP, 'virtualServerIP')}|${endpointId}`) ?? { active: 0, inactive: 0 }) };
   }
 
   /** Runs packets in order; one result each. */
@@ -334,7 +336,7 @@ export class ReferenceDatapath {
     if (chosen.ip === src) masquerade = true;
     if (masquerade) flags |= ResultFlag.MASQUERADE | ResultFlag.SNAT;
     const connection: RefConnection = {
-      node: packet.node, protoIndex, endpointIP: chosen.ip, endpointPort: chosen.port, endpointId: chosen.id, servicePortId: spId,
+      node: packet.node, virtualServer: dst, protoIndex, endpointIP: chosen.ip, endpointPort: chosen.port, endpointId: chosen.id, servicePortId: spId,
       snat: masquerade, assured: false, countedByLc: node.mode === 'ipvs' && node.scheduler === 'lc',
       expiry: this.now + this.timeouts[protoIndex]![0]!,
     };
@@ -368,7 +370,7 @@ export class ReferenceDatapath {
         let best = 0;
         let bestOverhead = Infinity;
         candidates.forEach((ep, i) => {
-          const c = this.lc.get(`${nodeId}|${ep.id}`) ?? { active: 0, inactive: 0 };
+          const c = this.lc.get(`${nodeId}|${spId}|${dst}|${ep.id}`) ?? { active: 0, inactive: 0 };
           const overhead = c.active * 256 + c.inactive;
           if (overhead < bestOverhead) { best = i; bestOverhead = overhead; }
         });
@@ -384,7 +386,7 @@ export class ReferenceDatapath {
   }
 
   private lcCount(c: RefConnection, dActive: number, dInactive: number): void {
-    const key = `${c.node}|${c.endpointId}`;
+    const key = `${c.node}|${c.servicePortId}|${c.virtualServer}|${c.endpointId}`;
     const counts = this.lc.get(key) ?? { active: 0, inactive: 0 };
     counts.active += dActive;
     counts.inactive += dInactive;
