@@ -61,21 +61,26 @@ export function reconcileEndpointSlices(s: ClusterState): void {
 }
 
 /**
- * Every controller at the current instant — Deployments, ReplicaSets, StatefulSets, DaemonSets, the scheduler, the
- * kubelets — repeated until nothing more happens (a StatefulSet's next ordinal waits for the previous one to be
- * Ready, which happens in the same instant), then the EndpointSlice controller. True when a pod changed state.
+ * Every controller at the current instant: Deployments, ReplicaSets and DaemonSets once; StatefulSets, the
+ * scheduler and the kubelets repeated until nothing more happens (a StatefulSet's next ordinal waits for the
+ * previous one to be Ready, which happens in the same instant); then the EndpointSlice controller.
+ * True when a pod changed state.
  */
 export function reconcile(s: ClusterState): boolean {
   let any = false;
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const created = s.nextSeq;
     const count = s.pods.size;
-    const byOwner = replicaSetsByOwner(s);
-    for (const d of sorted(s.deployments)) reconcileDeployment(s, byOwner, d);
     const index = new PodIndex(s.pods.values());
-    for (const rs of sorted(s.replicaSets)) reconcileReplicaSet(s, index, rs);
+    // Deployments, ReplicaSets and DaemonSets act once an instant: a pod the kubelet rejects at once (OutOfpods) is
+    // replaced on the next tick, not in a loop within this one.
+    if (pass === 0) {
+      const byOwner = replicaSetsByOwner(s);
+      for (const d of sorted(s.deployments)) reconcileDeployment(s, byOwner, d);
+      for (const rs of sorted(s.replicaSets)) reconcileReplicaSet(s, index, rs);
+    }
     for (const ss of sorted(s.statefulSets)) reconcileStatefulSet(s, index, ss);
-    for (const ds of sorted(s.daemonSets)) reconcileDaemonSet(s, index, ds);
+    if (pass === 0) for (const ds of sorted(s.daemonSets)) reconcileDaemonSet(s, index, ds);
     const scheduled = runScheduler(s);
     const started = runKubelets(s);
     any ||= scheduled || started;
@@ -95,13 +100,16 @@ export function tick(s: ClusterState, seconds = TICK_SECONDS): boolean {
 
 /** Runs `seconds` of simulated time in ticks of at most {@link TICK_SECONDS}. */
 export function advanceTime(s: ClusterState, seconds: number): void {
+  if (seconds === 0) {
+    reconcile(s);
+    return;
+  }
   let left = seconds;
   while (left > 0) {
     const step = Math.min(TICK_SECONDS, left);
     tick(s, step);
     left -= step;
   }
-  reconcile(s);
 }
 
 function waitingPods(s: ClusterState): number {

@@ -96,6 +96,16 @@ describe('scheduler', () => {
     expect(c.endpointSlices()).toEqual([]);
   });
 
+  test('a ReplicaSet whose pods the kubelet rejects replaces them once a tick, not in a loop', () => {
+    const c = buildCluster(f.input({ nodes: nodes(1, 1), deployments: [f.deployment('default', 'web', 2, { nodeName: 'node-1' })] }));
+    const failed = () => c.pods().filter((p) => p.status?.reason === 'OutOfpods').length;
+    const before = failed();
+    expect(c.pods().filter((p) => p.status?.phase === 'Running')).toHaveLength(1);
+    expect(before).toBeGreaterThanOrEqual(1);
+    c.advance(10);
+    expect(failed()).toBe(before + 2);
+  });
+
   test('no nodes at all', () => {
     const c = buildCluster(f.input({ pods: [f.pod('default', 'lonely', {})] }));
     expect(unscheduled(c)).toEqual(['no nodes available to schedule pods']);
