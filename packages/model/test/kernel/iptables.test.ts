@@ -118,6 +118,9 @@ function savedRules(text: string, table: string): Map<string, string[]> {
 }
 
 const ns = new TestNamespace('knsim-ipt');
+// A pod of the node in a namespace of its own: its packets enter the node through nat PREROUTING.
+const podNs = new TestNamespace('knsim-ipt-pod');
+const POD_IP = '10.0.5.5';
 
 describe('iptables ruleset in the kernel', () => {
   let server: ChildProcess | undefined;
@@ -125,15 +128,21 @@ describe('iptables ruleset in the kernel', () => {
   beforeAll(async () => {
     if (capability.reason !== undefined) return;
     ns.create();
+    podNs.create();
     expect(ns.exists()).toBe(true);
+    expect(podNs.exists()).toBe(true);
     ns.setUpNode(NODE_IP, LISTENERS.map((l) => l.ip));
+    ns.attachPod(podNs, 'eni1', '10.0.5.1', POD_IP);
     ns.exec(['iptables-restore'], saveText);
     server = await startListeners(ns, LISTENERS);
   });
 
   afterAll(() => {
     server?.kill();
-    if (capability.reason === undefined) ns.delete();
+    if (capability.reason === undefined) {
+      ns.delete();
+      podNs.delete();
+    }
   });
 
   it('the kernel prints back the rules the simulator rendered (iptables-save view)', (ctx) => {
@@ -144,7 +153,7 @@ describe('iptables ruleset in the kernel', () => {
     }
   });
 
-  const flows: { name: string; to: string; port: number; protocol: Protocol }[] = [
+  const flows: { name: string; to: string; port: number; protocol: Protocol; fromPod?: boolean }[] = [
     { name: 'ClusterIP with two endpoints', to: '172.30.0.10', port: 80, protocol: 'TCP' },
     { name: 'ClusterIP with two endpoints, again', to: '172.30.0.10', port: 80, protocol: 'TCP' },
     { name: 'ClusterIP with three endpoints (statistic 1/3 then 1/2)', to: '172.30.0.16', port: 80, protocol: 'TCP' },
@@ -155,15 +164,20 @@ describe('iptables ruleset in the kernel', () => {
     { name: 'NodePort without endpoints', to: NODE_IP, port: 30081, protocol: 'TCP' },
     { name: 'eTP Local NodePort from the node itself (routed to all endpoints)', to: NODE_IP, port: 30082, protocol: 'TCP' },
     { name: 'ClientIP affinity, first connection', to: '172.30.0.15', port: 80, protocol: 'TCP' },
+    { name: 'from a pod: ClusterIP (nat PREROUTING)', to: '172.30.0.16', port: 80, protocol: 'TCP', fromPod: true },
+    { name: 'from a pod: UDP ClusterIP', to: '172.30.0.12', port: 53, protocol: 'UDP', fromPod: true },
+    { name: 'from a pod: NodePort on the node IP', to: NODE_IP, port: 30080, protocol: 'TCP', fromPod: true },
+    { name: 'from a pod: ClusterIP without endpoints (filter FORWARD)', to: '172.30.0.13', port: 80, protocol: 'TCP', fromPod: true },
+    { name: 'from a pod: NodePort without endpoints (filter INPUT)', to: NODE_IP, port: 30081, protocol: 'TCP', fromPod: true },
   ];
 
   for (const flow of flows) {
     it(flow.name, (ctx) => {
       requireKernel(ctx, capability);
-      const packet = { from: NODE_IP, to: flow.to, port: flow.port, protocol: flow.protocol };
+      const packet = { from: flow.fromPod ? POD_IP : NODE_IP, to: flow.to, port: flow.port, protocol: flow.protocol, arrival: flow.fromPod ? ('pod' as const) : ('host' as const) };
       const simulated = explainIptables(ruleset, packet, simNode);
       for (const table of ['nat', 'filter', 'mangle']) ns.exec(['iptables', '-t', table, '-Z']);
-      const answer = connectOnce(ns, flow.protocol, flow.to, flow.port);
+      const answer = connectOnce(flow.fromPod ? podNs : ns, flow.protocol, flow.to, flow.port);
       const nat = readCounters(ns, 'nat');
       const filter = readCounters(ns, 'filter');
 

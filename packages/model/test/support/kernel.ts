@@ -91,6 +91,23 @@ export class TestNamespace {
     for (const ip of new Set(loAddresses)) this.exec(['ip', 'addr', 'add', `${ip}/32`, 'dev', 'lo']);
   }
 
+  /**
+   * Makes `pod` a pod of this node: a veth pair, `eni<n>` here (as the VPC CNI names host-side veths) with
+   * `gateway/24` and `eth0` in the pod with `podIP/24` and the default route via the gateway; forwarding on here.
+   */
+  attachPod(pod: TestNamespace, hostInterface: string, gateway: string, podIP: string): void {
+    this.exec(['ip', 'link', 'add', hostInterface, 'type', 'veth', 'peer', 'name', 'pod-eth0']);
+    this.exec(['ip', 'link', 'set', 'pod-eth0', 'netns', pod.name]);
+    this.exec(['ip', 'addr', 'add', `${gateway}/24`, 'dev', hostInterface]);
+    this.exec(['ip', 'link', 'set', hostInterface, 'up']);
+    this.exec(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+    pod.exec(['ip', 'link', 'set', 'lo', 'up']);
+    pod.exec(['ip', 'link', 'set', 'pod-eth0', 'name', 'eth0']);
+    pod.exec(['ip', 'addr', 'add', `${podIP}/24`, 'dev', 'eth0']);
+    pod.exec(['ip', 'link', 'set', 'eth0', 'up']);
+    pod.exec(['ip', 'route', 'add', 'default', 'via', gateway]);
+  }
+
   delete(): void {
     runCommand('ip', ['netns', 'del', this.name]);
   }
