@@ -207,6 +207,23 @@ describe('custom networking', () => {
     expect(c.assignPodIP('n2', 'default/p').ok).toBe(false);
   });
 
+  it('the AMI default max pods overshoots what custom networking can address (issue #331)', () => {
+    const c = cni(env, subnets, { vpcCIDRs: ['10.0.0.0/16', '100.64.0.0/16'], eniConfigs });
+    const net = c.addNode({ nodeName: 'n1', instanceType: 'm5.large', zone: 'us-west-2a' });
+    expect(net.defaultMaxPods).toBe(29); // the kubelet schedules up to 27 pods besides aws-node and kube-proxy …
+    let running = 0;
+    for (let i = 0; i < 27; i++) {
+      let ok = c.assignPodIP('n1', `default/p${i}`).ok;
+      for (let t = 0; !ok && t < 40; t++) {
+        c.advance(5);
+        ok = c.assignPodIP('n1', `default/p${i}`).ok;
+      }
+      if (ok) running++;
+    }
+    expect(running).toBe(18); // … but only (3 − 1) ENIs × 9 addresses exist: 9 pods stay ContainerCreating
+    expect(c.nodeStatus('n1').enis.map((e) => e.secondaryIPs.length)).toEqual([0, 9, 9]);
+  });
+
   it('rejects a subnet outside every VPC CIDR block', () => {
     const e = thrown(() => cni(env, subnets, { vpcCIDRs: ['10.0.0.0/16'] }));
     expect(e.code).toBe('E_SUBNET_OUTSIDE_VPC');
