@@ -71,16 +71,16 @@ export function reconcile(s: ClusterState): boolean {
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const created = s.nextSeq;
     const count = s.pods.size;
-    const index = new PodIndex(s.pods.values());
+    const index = pass === 0 || s.statefulSets.size > 0 ? new PodIndex(s.pods.values()) : undefined;
     // Deployments, ReplicaSets and DaemonSets act once an instant: a pod the kubelet rejects at once (OutOfpods) is
     // replaced on the next tick, not in a loop within this one.
     if (pass === 0) {
       const byOwner = replicaSetsByOwner(s);
       for (const d of sorted(s.deployments)) reconcileDeployment(s, byOwner, d);
-      for (const rs of sorted(s.replicaSets)) reconcileReplicaSet(s, index, rs);
+      for (const rs of sorted(s.replicaSets)) reconcileReplicaSet(s, index!, rs);
     }
-    for (const ss of sorted(s.statefulSets)) reconcileStatefulSet(s, index, ss);
-    if (pass === 0) for (const ds of sorted(s.daemonSets)) reconcileDaemonSet(s, index, ds);
+    for (const ss of sorted(s.statefulSets)) reconcileStatefulSet(s, index!, ss);
+    if (pass === 0) for (const ds of sorted(s.daemonSets)) reconcileDaemonSet(s, index!, ds);
     const scheduled = runScheduler(s);
     const started = runKubelets(s);
     any ||= scheduled || started;
