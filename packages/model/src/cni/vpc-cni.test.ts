@@ -115,6 +115,17 @@ describe('pool limits', () => {
     expect(c.assignPodIP('n1', 'default/p10').ok).toBe(false);
   });
 
+  it('ENABLE_POD_ENI keeps one ENI slot for the trunk ENI', () => {
+    const c = cni({ ENABLE_POD_ENI: 'true' });
+    c.addNode({ nodeName: 'n1', instanceType: 'm5.large', subnetCIDR: '10.0.0.0/24' });
+    for (let i = 0; i < 20; i++) {
+      c.assignPodIP('n1', `default/p${i}`);
+      c.advance(10);
+    }
+    expect(c.nodeStatus('n1').enis).toHaveLength(2); // 3 − 1
+    expect(c.nodeStatus('n1').assigned).toBe(18);
+  });
+
   it('answers the same IP to a repeated ADD of one pod', () => {
     const c = cni();
     c.addNode({ nodeName: 'n1', instanceType: 'm5.large' });
