@@ -62,6 +62,25 @@ describe('cluster DNS records (CoreDNS on EKS)', () => {
   });
 });
 
+describe('reverse lookups (PTR)', () => {
+  test('a ClusterIP names its Service, a StatefulSet pod its hostname, a node IP its EC2 name', () => {
+    const c = eks();
+    const pod = webPod(c);
+    const ptr = (ip: string) => resolve(c, pod, ip, 'PTR').answer.records.map((r) => (r.type === 'PTR' ? r.target : ''));
+    expect(ptr('10.100.0.10')).toEqual(['kube-dns.kube-system.svc.cluster.local']);
+    expect(ptr(c.pod('shop', 'redis-1')!.status!.podIP!)).toEqual(['redis-1.redis.shop.svc.cluster.local']);
+    const webIP = pod.status!.podIP!;
+    expect(ptr(webIP)).toEqual([`${webIP.replace(/\./g, '-')}.web.shop.svc.cluster.local`]);
+    const node = c.nodes()[0]!;
+    const nodeIP = c.nodeNetwork(node.metadata.name)!.internalIP;
+    expect(ptr(nodeIP)).toEqual([node.metadata.name]);
+    const r = resolve(c, pod, nodeIP, 'PTR');
+    expect(r.tried.map((q) => q.name)).toEqual([`${nodeIP.split('.').reverse().join('.')}.in-addr.arpa`]);
+    expect(r.answer.server).toBe('vpc-resolver');
+    expect(resolve(c, pod, '8.8.8.8', 'PTR').answer.status).toBe('FORWARDED');
+  });
+});
+
 describe('resolv.conf per dnsPolicy', () => {
   test('ClusterFirst: kube-dns on the 10th service address, the namespace search list, ndots:5', () => {
     const c = eks();

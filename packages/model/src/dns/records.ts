@@ -2,11 +2,12 @@ import type { EndpointSlice } from '../api/index.js';
 import type { Cluster } from '../cluster/cluster.js';
 import { CIDR, intToIPv4, ipv4ToInt, isIP } from '../ip/index.js';
 
-export type DNSRecordType = 'A' | 'SRV' | 'CNAME';
+export type DNSRecordType = 'A' | 'SRV' | 'CNAME' | 'PTR';
 
 export type DNSRecord =
   | { name: string; type: 'A'; address: string }
   | { name: string; type: 'CNAME'; target: string }
+  | { name: string; type: 'PTR'; target: string }
   | { name: string; type: 'SRV'; priority: number; weight: number; port: number; target: string };
 
 /**
@@ -45,6 +46,18 @@ function undash(label: string): string | undefined {
   return /^\d+\.\d+\.\d+\.\d+$/.test(ip) && isIP(ip) ? ip : undefined;
 }
 
+/** `10.0.1.5` → `5.1.0.10.in-addr.arpa`, the name a reverse lookup asks for. */
+export function reverseName(ip: string): string {
+  return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
+}
+
+/** `5.1.0.10.in-addr.arpa` → `10.0.1.5`; undefined when the name is not a full IPv4 reverse name. */
+function fromReverseName(name: string): string | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.in-addr\.arpa$/.exec(name);
+  const ip = m ? `${m[4]}.${m[3]}.${m[2]}.${m[1]}` : undefined;
+  return ip && isIP(ip) ? ip : undefined;
+}
+
 function normalize(name: string): string {
   return name.toLowerCase().replace(/\.$/, '');
 }
@@ -73,6 +86,11 @@ export class ClusterDNS {
   coreDNS(name: string, type: DNSRecordType = 'A'): DNSResponse {
     const n = normalize(name);
     if (n === this.domain || n.endsWith(`.${this.domain}`)) return this.#cluster(n, type);
+    if (n.endsWith('.in-addr.arpa')) {
+      const answer = this.#reverse(n, type);
+      if (answer) return answer;
+      // `fallthrough in-addr.arpa ip6.arpa`: addresses the cluster does not know go on to the VPC resolver.
+    }
     return this.vpcResolver(n, type);
   }
 
@@ -83,6 +101,15 @@ export class ClusterDNS {
   vpcResolver(name: string, type: DNSRecordType = 'A'): DNSResponse {
     const n = normalize(name);
     const domain = nodeDomain(this.cluster.config.region);
+    const reversed = fromReverseName(n);
+    if (reversed !== undefined) {
+      // EC2 private DNS: every address of the VPC has its `ip-a-b-c-d.<domain>` name.
+      if (!this.cluster.config.vpcCIDRs.some((c) => CIDR.parse(c).contains(reversed))) {
+        return { name: n, type, status: 'FORWARDED', records: [], server: 'upstream', note: 'outside the VPC: answered by upstream DNS, which the simulator does not model' };
+      }
+      const target = `ip-${dashedIP(reversed)}.${domain}`;
+      return { name: n, type, status: 'NOERROR', records: type === 'PTR' ? [{ name: n, type: 'PTR', target }] : [], server: 'vpc-resolver' };
+    }
     if (n.endsWith(`.${domain}`)) {
       const label = n.slice(0, -domain.length - 1);
       const ip = /^ip-(\d+-\d+-\d+-\d+)$/.exec(label)?.[1];
@@ -96,6 +123,28 @@ export class ClusterDNS {
       return { name: n, type, status: 'NXDOMAIN', records: [], server: 'vpc-resolver', note: `the VPC resolver does not know the cluster domain ${this.domain}` };
     }
     return { name: n, type, status: 'FORWARDED', records: [], server: 'upstream', note: 'outside the cluster and the VPC: answered by upstream DNS, which the simulator does not model' };
+  }
+
+  /** PTR from the `kubernetes` plugin: a ClusterIP names its Service; an endpoint address its endpoint name(s). */
+  #reverse(n: string, type: DNSRecordType): DNSResponse | undefined {
+    const ip = fromReverseName(n);
+    if (ip === undefined) return undefined;
+    const targets: string[] = [];
+    for (const svc of this.cluster.services()) {
+      const ns = svc.metadata.namespace ?? 'default';
+      if (svc.spec.clusterIP === ip) targets.push(`${svc.metadata.name}.${ns}.svc.${this.domain}`);
+    }
+    if (targets.length === 0) {
+      for (const slice of this.cluster.endpointSlices()) {
+        const svc = slice.metadata.labels?.['kubernetes.io/service-name'];
+        if (!svc) continue;
+        for (const e of slice.endpoints) {
+          if (e.addresses.includes(ip)) targets.push(`${e.hostname ?? dashedIP(ip)}.${svc}.${slice.metadata.namespace ?? 'default'}.svc.${this.domain}`);
+        }
+      }
+    }
+    if (targets.length === 0) return undefined;
+    return { name: n, type, status: 'NOERROR', records: type === 'PTR' ? [...new Set(targets)].map((target) => ({ name: n, type: 'PTR' as const, target })) : [], server: 'coredns' };
   }
 
   #cluster(n: string, type: DNSRecordType): DNSResponse {

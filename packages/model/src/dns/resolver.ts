@@ -1,6 +1,7 @@
 import type { Pod } from '../api/index.js';
 import type { Cluster } from '../cluster/cluster.js';
-import { type DNSRecordType, type DNSResponse, ClusterDNS, vpcResolverIP } from './records.js';
+import { isIP } from '../ip/index.js';
+import { type DNSRecordType, type DNSResponse, ClusterDNS, reverseName, vpcResolverIP } from './records.js';
 import { type ResolvConf, clusterDNSIP, resolvConf } from './resolv-conf.js';
 
 /** One query a stub resolver sent, and what came back. */
@@ -11,7 +12,7 @@ export interface DNSQuery {
 }
 
 export interface Resolution {
-  /** The name as the application asked for it. */
+  /** The name as the application asked for it (for PTR of an address: its in-addr.arpa name). */
   query: string;
   type: DNSRecordType;
   conf: ResolvConf;
@@ -60,6 +61,8 @@ function ask(cluster: Cluster, dns: ClusterDNS, nameserver: string, name: string
  * candidate sent to the first nameserver that answers; NXDOMAIN and empty answers move on to the next candidate.
  */
 export function resolve(cluster: Cluster, pod: Pod, name: string, type: DNSRecordType = 'A'): Resolution {
+  // A reverse lookup of an address (`dig -x`, `getnameinfo`) asks for its absolute in-addr.arpa name.
+  if (type === 'PTR' && isIP(name) && !name.includes(':')) return resolve(cluster, pod, `${reverseName(name)}.`, type);
   const conf = resolvConf(cluster, pod);
   const dns = new ClusterDNS(cluster);
   const tried: DNSQuery[] = [];
