@@ -440,20 +440,44 @@ export class NodeIpamd {
     return got.ip;
   }
 
-  /** Records an address a pod is observed to hold; adds it to an ENI of this node first when EC2 still has it free. */
+  /**
+   * Records an address a pod is observed to hold (a dump of a real cluster). When none of this node's ENIs has it yet
+   * and EC2 still has it (its /28 under prefix delegation) free, it joins an ENI of its subnet: in a free slot, else
+   * in place of a secondary IP or prefix no pod ever used, which goes back to EC2 — observed state wins, and the node
+   * keeps as many addresses as ipamd chose.
+   */
   claimPodIP(vpc: Vpc, podKey: string, ip: number): boolean {
     let eni = this.ds.claim(podKey, ip);
-    if (!eni && !this.prefixDelegation) {
-      const target = this.ds.enis.find(
-        (e) => !(this.config.customNetworking && e.isPrimary) && e.cidrs.length < this.maxIPsPerENI && vpc.subnet(e.subnetId)!.cidr.containsInt(ip),
-      );
-      if (target && vpc.claimAddress(ip)) {
-        this.addAddresses(vpc, target, [ip]);
-        eni = this.ds.claim(podKey, ip);
-      }
-    }
+    if (!eni && this.adoptAddress(vpc, ip)) eni = this.ds.claim(podKey, ip);
     if (!eni) return false;
     vpc.own(ip, 32, { ...this.eniOwner(eni, 'pod'), podKey });
+    return true;
+  }
+
+  private adoptAddress(vpc: Vpc, ip: number): boolean {
+    const subnet = vpc.subnetOf(ip);
+    if (!subnet) return false;
+    const pd = this.prefixDelegation;
+    const size = pd ? PREFIX_SIZE : 1;
+    const base = pd ? (ip & ~(PREFIX_SIZE - 1)) >>> 0 : ip;
+    for (let i = 0; i < size; i++) if (!subnet.pool.isFree(base + i - subnet.cidr.base)) return false;
+    const candidates = this.ds.enis.filter((e) => e.subnetId === subnet.id && !(this.config.customNetworking && e.isPrimary));
+    const perENI = pd ? this.maxPrefixesPerENI : this.maxIPsPerENI;
+    let target = candidates.find((e) => e.cidrs.length < perENI);
+    if (!target) {
+      for (const e of [...candidates].reverse()) {
+        const spare = [...e.cidrs].reverse().find((c) => c.addresses.size === 0);
+        if (!spare) continue;
+        this.ds.removeCidr(e, spare.base);
+        vpc.disown(spare.base, spare.prefixLength);
+        vpc.releaseAddresses(spare.base, cidrSize(spare));
+        target = e;
+        break;
+      }
+    }
+    if (!target) return false;
+    for (let i = 0; i < size; i++) vpc.claimAddress(base + i);
+    this.addAddresses(vpc, target, [base]);
     return true;
   }
 

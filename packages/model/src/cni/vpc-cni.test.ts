@@ -321,8 +321,6 @@ describe('observed pod IPs (claimPodIP)', () => {
     const taken = c.claimPodIP('n1', 'default/c', n1.secondaryIPs[0]!);
     expect(taken.ok).toBe(false);
     if (!taken.ok) expect(taken.message).toContain("it is pod default/a's on node n1");
-    // A free subnet address cannot join an ENI that is full (eth0 holds its 9).
-    expect(c.claimPodIP('n1', 'default/d', '10.0.0.200')).toMatchObject({ ok: false, reason: 'PodIPNotOnNode' });
     expect(c.claimPodIP('n1', 'default/f', n1.primaryIP)).toMatchObject({ ok: false }); // the node IP
     expect(c.owner('10.0.0.4')).toMatchObject({ kind: 'eni-primary', nodeName: 'n1' });
   });
@@ -335,5 +333,27 @@ describe('observed pod IPs (claimPodIP)', () => {
     expect(c.nodeStatus('n1').enis[0]!.secondaryIPs).toContain('10.0.0.200');
     expect(c.subnetStatus()[0]!.inUse).toBe(inUse + 1);
     expect(c.owner('10.0.0.200')).toMatchObject({ kind: 'pod', podKey: 'default/d', nodeName: 'n1' });
+  });
+
+  it('observed addresses take the place of never-used secondary IPs on a full ENI (the node keeps its count)', () => {
+    const c = cni({}, [subnetA]);
+    c.addNode({ nodeName: 'n1', instanceType: 'm5.large' }); // eth0: node IP + 9 secondaries
+    const inUse = c.subnetStatus()[0]!.inUse;
+    for (const [pod, ip] of [['a', '10.0.0.100'], ['b', '10.0.0.101'], ['c', '10.0.0.150']] as const) {
+      expect(c.claimPodIP('n1', `default/${pod}`, ip)).toEqual({ ok: true, ip });
+    }
+    const s = c.nodeStatus('n1');
+    expect(s.totalIPs).toBe(9);
+    expect(s.enis[0]!.secondaryIPs).toEqual(expect.arrayContaining(['10.0.0.100', '10.0.0.101', '10.0.0.150']));
+    expect(c.subnetStatus()[0]!.inUse).toBe(inUse);
+    expect(c.owner('10.0.0.13')).toMatchObject({ kind: 'subnet' }); // one of the replaced secondaries went back to EC2
+  });
+
+  it('under prefix delegation an observed address brings its /28 along', () => {
+    const c = cni({ ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' }, [subnetA]);
+    c.addNode({ nodeName: 'n1', instanceType: 'm5.large', maxPods: 110 });
+    expect(c.claimPodIP('n1', 'default/a', '10.0.0.200')).toEqual({ ok: true, ip: '10.0.0.200' });
+    expect(c.nodeStatus('n1').enis[0]!.prefixes).toEqual(['10.0.0.16/28', '10.0.0.192/28']); // room for 9 prefixes
+    expect(c.owner('10.0.0.201')).toMatchObject({ kind: 'prefix', nodeName: 'n1' });
   });
 });
