@@ -6,6 +6,7 @@
 // Selection reads the raw record of one chosen index, so a choice touches the list and one 16-byte record.
 import { fail, ST_OK, ST_BAD_SERVICE_PORT, ST_TOO_LARGE } from './core-state';
 import { spAt, spDefined } from './services';
+import { recentForgetRemoved } from './recent';
 
 export const COND_READY: u32 = 1 << 16;
 export const COND_SERVING: u32 = 1 << 17;
@@ -67,6 +68,7 @@ function sortKeys(keys: usize, n: u32): void {
 export function coreSetEndpoints(id: u32, src: usize, n: u32): i32 {
   if (!spDefined(id)) return fail(ST_BAD_SERVICE_PORT, <i32>id);
   if (n > EP_MAX) return fail(ST_TOO_LARGE, <i32>n);
+  recentForgetRemoved(id, src, n);
   releaseEndpoints(id);
   if (n == 0) return ST_OK;
   const sp = spAt(id);

@@ -9,6 +9,7 @@ import { initServices, spPtr, spCapacity, SP_SIZE } from './services';
 import { initConntrack, coreConntrackSweep } from './conntrack';
 import { initSelect, affinitySweep } from './select';
 import { initLc } from './ipvs-lc';
+import { initRecent } from './recent';
 
 export { coreLastError, coreLastErrorDetail } from './core-state';
 export { coreHsiphash32, coreDraw, coreFlowHash } from './hash';
@@ -19,6 +20,7 @@ export { coreSetEndpoints, coreEndpointCount, coreClusterEndpointCount, coreEndp
 export { coreSetConntrackTimeouts, coreConntrackStat, coreConntrackFlush } from './conntrack';
 export { coreStatisticTable, coreStatisticTableLength, coreAffinityCount } from './select';
 export { coreLcConnections } from './ipvs-lc';
+export { coreRecentListCount } from './recent';
 export { coreProcessBatch } from './batch';
 
 export function version(): i32 { return 2; }
@@ -37,6 +39,7 @@ export function coreInit(nodeCapacity: u32, servicePortCapacity: u32, serviceAdd
   initConntrack(conntrackMax);
   initSelect();
   initLc();
+  initRecent();
   markInitialized();
   return ST_OK;
 }

@@ -6,7 +6,8 @@
 //             sh (256-bucket table, bucket i → destination i mod n), mh (Maglev, 4093 entries, ip_vs_mh's hsiphash keys)
 import { allocZeroed, nowSeconds, seed, fail, ST_OK, ST_TOO_LARGE } from './core-state';
 import { mix32, hash32, hsiphash32 } from './hash';
-import { SCHED_RR, SCHED_LC, SCHED_SH, SCHED_MH, MODE_IPTABLES, MODE_NFTABLES } from './nodes';
+import { SCHED_RR, SCHED_LC, SCHED_SH, SCHED_MH, MODE_IPTABLES, MODE_NFTABLES, MODE_IPVS } from './nodes';
+import { recentCheck, recentSet, RECENT_LIST_MAX } from './recent';
 import { lcOverhead } from './ipvs-lc';
 import { rehash, firstEmpty } from './open-addressing';
 
@@ -47,7 +48,7 @@ export let affinityHit: bool = false;
 let rrPtr: usize = 0;
 let rrMask: u32 = 0;
 let rrCount: u32 = 0;
-// ---- affinity: 32-byte slots (node + 1, sp, vs tag, client, endpoint IP, endpoint port, endpoint id, last seen) ----
+// ---- IPVS persistence templates: 32-byte slots (node + 1, sp, vs tag, client, endpoint IP, endpoint port, endpoint id, last seen) ----
 let afPtr: usize = 0;
 let afMask: u32 = 0;
 let afCount: u32 = 0;
@@ -151,8 +152,21 @@ export function choose(mode: u32, sched: u32, node: u32, spId: u32, sp: usize, b
   flow: u32, src: u32, vs: u32, isCluster: bool, affinity: bool): u32 {
   affinityHit = false;
   let af: usize = 0;
-  if (affinity) {
-    af = affinitySlot(node, spId, mode == 2 ? vs : 0, src);
+  const usesRecent = mode != MODE_IPVS;
+  if (affinity && usesRecent) {
+    // The service chain's `--rcheck` rules, one per endpoint in rule order.
+    const timeout = load<u32>(sp, 4);
+    for (let pos: u32 = 0; pos < m; pos++) {
+      const rec = epRec(block, list, pos);
+      if (recentCheck(node, spId, load<u32>(rec), load<u32>(rec, 4) & 0xffff, src, timeout)) {
+        affinityHit = true;
+        recentSet(node, spId, load<u32>(rec), load<u32>(rec, 4) & 0xffff, src, mode == MODE_IPTABLES ? RECENT_LIST_MAX : 0);
+        return pos;
+      }
+    }
+  } else if (affinity) {
+    // IPVS persistence: one template per (virtual server, client).
+    af = affinitySlot(node, spId, vs, src);
     if (load<u32>(af) != 0 && nowSeconds - load<u32>(af, 28) <= load<u32>(sp, 4)) {
       const ip = load<u32>(af, 16);
       const port = load<u32>(af, 20);
@@ -205,10 +219,13 @@ export function choose(mode: u32, sched: u32, node: u32, spId: u32, sp: usize, b
     }
     pos = <u32>load<u16>(table + (<usize>(hsiphash32(src, 2654435761) % MH_SIZE) << 1));
   }
-  if (affinity) {
+  if (affinity && usesRecent) {
+    const rec = epRec(block, list, pos);
+    recentSet(node, spId, load<u32>(rec), load<u32>(rec, 4) & 0xffff, src, mode == MODE_IPTABLES ? RECENT_LIST_MAX : 0);
+  } else if (affinity) {
     const rec = epRec(block, list, pos);
     if (load<u32>(af) == 0) afCount++;
-    store<u32>(af, node + 1); store<u32>(af, spId, 4); store<u32>(af, mode == 2 ? vs : 0, 8); store<u32>(af, src, 12);
+    store<u32>(af, node + 1); store<u32>(af, spId, 4); store<u32>(af, vs, 8); store<u32>(af, src, 12);
     store<u32>(af, load<u32>(rec), 16); store<u32>(af, load<u32>(rec, 4) & 0xffff, 20);
     store<u32>(af, load<u32>(rec, 12), 24); store<u32>(af, nowSeconds, 28);
   }

@@ -2,6 +2,7 @@
 // (protocol, NodePort) → service-port id (direct-indexed), and the per-service-port policy structs.
 import { allocZeroed, growZeroed, fail, ST_OK, ST_BAD_SERVICE_PORT, ST_BAD_PROTOCOL, ST_BAD_ARGUMENT, ST_NOT_FOUND, ST_CONFLICT, protoIndex } from './core-state';
 import { releaseEndpoints } from './endpoints';
+import { recentForgetRemoved } from './recent';
 import { rehash, deleteShift, firstEmpty } from './open-addressing';
 
 /** Address kinds of a service address entry (how kube-proxy reached the Service through it). */
@@ -71,6 +72,7 @@ export function coreSetServicePort(id: u32, flags: u32, affinityTimeout: u32): i
 /** Removes a service-port with its endpoints, addresses and NodePorts. Status. */
 export function coreRemoveServicePort(id: u32): i32 {
   if (!spDefined(id)) return fail(ST_BAD_SERVICE_PORT, <i32>id);
+  recentForgetRemoved(id, 0, 0);
   releaseEndpoints(id);
   // Drop every address and NodePort entry naming it.
   let i: u32 = 0;

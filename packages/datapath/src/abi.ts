@@ -61,6 +61,8 @@ export interface CoreExports {
   coreAffinityCount(): number;
   /** IPVS lc counts of a destination: which 0 active, 1 inactive. */
   coreLcConnections(node: number, servicePort: number, virtualServerIP: number, endpointId: number, which: number): number;
+  /** Number of (node, service-port, endpoint) affinity lists of iptables/nftables nodes. */
+  coreRecentListCount(): number;
   coreLayout(which: number): number;
 
   /** Processes `count` PACKET_RECORD_BYTES records at `inPtr`, writing RESULT_RECORD_BYTES records at `outPtr`. */

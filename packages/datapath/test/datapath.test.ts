@@ -325,3 +325,41 @@ describe('tables under growth and removal', () => {
     expect(send(dp, packets)).toEqual(ref.processAll(packets));
   });
 });
+
+describe('iptables recent lists and nftables affinity sets', () => {
+  it('iptables evicts the least recently seen of 100 clients per endpoint; nftables keeps them', async () => {
+    for (const [mode, others, expectHit] of [['iptables', 99, true], ['iptables', 100, false], ['nftables', 100, true]] as const) {
+      const { ReferenceDatapath } = await import('../src/reference/index.js');
+      const dp = newDatapath({ seed: 4, conntrackMax: 10_000 });
+      const ref = new ReferenceDatapath({ seed: 4, conntrackMax: 10_000 });
+      const outcomes = [];
+      for (const t of [dp, ref] as const) {
+        const n = t.addNode({ mode });
+        t.setServicePort(0, { sessionAffinity: 'ClientIP' });
+        t.addServiceAddress('TCP', CLUSTER_IP, 80, 0);
+        const x = { ip: '10.0.2.1', port: 8080, node: n, id: 1 };
+        t.setEndpoints(0, [x]);
+        const clients = ['10.0.1.1', ...Array.from({ length: others }, (_, i) => `10.0.3.${i}`)];
+        const firstRound = clients.map((c) => toCluster(n, c, 1000));
+        const next = toCluster(n, '10.0.1.1', 2000);
+        const run = (packets: PacketInput[]) => (t === dp ? send(dp, packets) : ref.processAll(packets));
+        run(firstRound); // every client lands on X, the only endpoint: X's list fills in order
+        t.setEndpoints(0, [{ ip: '10.0.2.0', port: 8080, node: n, id: 0 }, x]); // a new endpoint first in rule order
+        outcomes.push(run([next])[0]!);
+      }
+      expect(outcomes[0]).toEqual(outcomes[1]);
+      expect((outcomes[0]!.flags & ResultFlag.AFFINITY) !== 0).toBe(expectHit);
+      if (expectHit) expect(outcomes[0]!.endpointId).toBe(1);
+    }
+  });
+
+  it('forgets a removed endpoint\'s list (its chain and recent table are gone)', () => {
+    const { dp, a } = cluster({ sessionAffinity: 'ClientIP' });
+    const x = { ip: '10.0.2.1', port: 8080, node: a, id: 1 };
+    dp.setEndpoints(0, [x]);
+    send(dp, [toCluster(a, '10.0.1.1', 1000)]);
+    expect(dp.exports.coreRecentListCount()).toBe(1);
+    dp.setEndpoints(0, [{ ip: '10.0.2.2', port: 8080, node: a, id: 2 }]);
+    expect(dp.exports.coreRecentListCount()).toBe(0);
+  });
+});

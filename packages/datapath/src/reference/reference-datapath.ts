@@ -51,6 +51,10 @@ interface RefConnection {
 }
 
 interface AffinityEntry { ip: number; port: number; lastUsed: number }
+interface RecentEntry { client: number; lastSeen: number }
+
+/** xt_recent's default ip_list_tot: clients per list in iptables mode. */
+const RECENT_LIST_MAX = 100;
 
 const PROTO_INDEX: Record<number, number> = { 6: 0, 17: 1, 132: 2 };
 const NO_ID = -1;
@@ -68,7 +72,10 @@ export class ReferenceDatapath {
   /** "node|proto|src|sport|dst|dport" → connection, in insertion order. */
   private readonly conntrack = new Map<string, RefConnection>();
   private readonly rrNext = new Map<string, number>();
+  /** IPVS persistence templates: "node|sp|virtual server|client" → endpoint. */
   private readonly affinity = new Map<string, AffinityEntry>();
+  /** iptables `recent` lists / nftables affinity sets: "node|sp|endpoint IP|port" → clients, least recently seen first. */
+  private readonly recent = new Map<string, RecentEntry[]>();
   private readonly lc = new Map<string, { active: number; inactive: number }>();
   private readonly timeouts = [[120, 432000], [30, 120], [3, 210]];
   private readonly stats = { inserted: 0, earlyDrops: 0, drops: 0 };
@@ -141,6 +148,7 @@ export class ReferenceDatapath {
 
   removeServicePort(id: number): void {
     this.servicePort(id);
+    this.forgetRecent(id, []);
     this.servicePorts.delete(id);
     for (const [key, value] of this.serviceAddresses) if (value.servicePort === id) this.serviceAddresses.delete(key);
     for (const [key, value] of this.nodePorts) if (value === id) this.nodePorts.delete(key);
@@ -175,7 +183,7 @@ export class ReferenceDatapath {
 
   setEndpoints(id: number, endpoints: readonly EndpointInput[]): void {
     const sp = this.servicePort(id);
-    sp.endpoints = endpoints.map((ep, i) => ({
+    const next = endpoints.map((ep, i) => ({
       ip: toIPv4(ep.ip, `endpoints[${i}].ip`),
       port: checkU32(ep.port, `endpoints[${i}].port`, 1, 65535),
       node: ep.node === -1 ? U32_MAX : checkU32(ep.node, `endpoints[${i}].node`),
@@ -184,7 +192,17 @@ export class ReferenceDatapath {
       terminating: ep.terminating ?? false,
       id: ep.id ?? i,
     }));
+    this.forgetRecent(id, next);
+    sp.endpoints = next;
     delete sp.maglev;
+  }
+
+  /** A removed endpoint's SEP chain goes, and its recent list with it. */
+  private forgetRecent(spId: number, kept: readonly RefEndpoint[]): void {
+    for (const key of this.recent.keys()) {
+      const [, sp, ip, port] = key.split('|').map(Number);
+      if (sp === spId && !kept.some((ep) => ep.ip === ip && ep.port === port)) this.recent.delete(key);
+    }
   }
 
   advanceTime(seconds: number): void {
@@ -319,18 +337,32 @@ export class ReferenceDatapath {
 
     // 5. Selection.
     const flow = flowHash(packet.node, protoIndex, src, packet.srcPort, dst, packet.dstPort);
-    const vs = node.mode === 'ipvs' ? dst : 0;
-    const affinityKey = `${packet.node}|${spId}|${vs}|${src}`;
+    const usesRecent = node.mode !== 'ipvs';
     let chosen: RefEndpoint | undefined;
-    if (sp.affinity) {
-      const entry = this.affinity.get(affinityKey);
+    if (sp.affinity && usesRecent) {
+      // `--rcheck --seconds T`, endpoint by endpoint in rule order.
+      chosen = candidates.find((ep) => {
+        const seen = this.recent.get(`${packet.node}|${spId}|${ep.ip}|${ep.port}`)?.find((e) => e.client === src);
+        return seen !== undefined && this.now - seen.lastSeen <= sp.affinityTimeout;
+      });
+    } else if (sp.affinity) {
+      const entry = this.affinity.get(`${packet.node}|${spId}|${dst}|${src}`);
       if (entry && this.now - entry.lastUsed <= sp.affinityTimeout) {
         chosen = candidates.find((ep) => ep.ip === entry.ip && ep.port === entry.port);
-        if (chosen) flags |= ResultFlag.AFFINITY;
       }
     }
+    if (chosen) flags |= ResultFlag.AFFINITY;
     chosen ??= candidates[this.pick(node, packet.node, spId, sp, candidates, !useLocal, flow, src, dst)]!;
-    if (sp.affinity) this.affinity.set(affinityKey, { ip: chosen.ip, port: chosen.port, lastUsed: this.now });
+    if (sp.affinity && usesRecent) {
+      // `--set` in the endpoint's chain: the client moves to the end; a full iptables list drops its oldest.
+      const key = `${packet.node}|${spId}|${chosen.ip}|${chosen.port}`;
+      const list = (this.recent.get(key) ?? []).filter((e) => e.client !== src);
+      if (node.mode === 'iptables' && list.length >= RECENT_LIST_MAX) list.shift();
+      list.push({ client: src, lastSeen: this.now });
+      this.recent.set(key, list);
+    } else if (sp.affinity) {
+      this.affinity.set(`${packet.node}|${spId}|${dst}|${src}`, { ip: chosen.ip, port: chosen.port, lastUsed: this.now });
+    }
 
     // 6. Hairpin masquerade, then the new conntrack entry.
     if (chosen.ip === src) masquerade = true;
