@@ -67,8 +67,8 @@ describe('kube-netsim proxy rules', () => {
   it('--format save prints the whole node ruleset, which parses and has the jumps and the VPC CNI rules', async () => {
     const r = await cli('proxy', 'rules', '-f', manifests, ...NODE, '--format', 'save');
     expect(r.code).toBe(0);
-    expect(r.out.indexOf('*mangle')).toBeLessThan(r.out.indexOf('*nat'));
-    expect(r.out.indexOf('*nat')).toBeLessThan(r.out.indexOf('*filter'));
+    expect(r.out.indexOf('*mangle')).toBeLessThan(r.out.indexOf('*filter'));
+    expect(r.out.indexOf('*filter')).toBeLessThan(r.out.indexOf('*nat'));
     expect(r.out).toContain('-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n');
     expect(r.out).toContain('-j SNAT --to-source 10.0.1.23 --random-fully\n');
     expect(parseIptables(r.out).tables.get('nat')!.chains.has('AWS-SNAT-CHAIN-0')).toBe(true);

@@ -15,7 +15,7 @@ import { explainIptables, interpreterPacketOf } from '../../src/proxy/interprete
 import { parseIptables } from '../../src/proxy/interpreter/ruleset.js';
 import { renderIptablesSave } from '../../src/proxy/iptables/save.js';
 import { buildProxyServiceState } from '../../src/proxy/service-port.js';
-import { type Listener, TestNamespace, connectOnce, kernelCapability, requireKernel, startListeners } from '../support/kernel.js';
+import { type Listener, TestNamespace, connectOnce, kernelCapability, requireKernel, runCommand, startListeners } from '../support/kernel.js';
 
 const capability = kernelCapability(['iptables']);
 if (capability.reason !== undefined) console.warn(`iptables kernel test skipped: ${capability.reason}`);
@@ -89,10 +89,10 @@ const ruleset = parseIptables(saveText);
 const simNode = { name: NODE, ips: LOCAL_ADDRESSES };
 
 /** Per-rule packet counters of one table, keyed `table/CHAIN/index` (1-based), from `iptables-save -c`. */
-function readCounters(ns: TestNamespace, table: string): Map<string, number> {
+function readCounters(ns: TestNamespace, tool: string, table: string): Map<string, number> {
   const out = new Map<string, number>();
   const index = new Map<string, number>();
-  for (const line of ns.exec(['iptables-save', '-c', '-t', table]).split('\n')) {
+  for (const line of ns.exec([`${tool}-save`, '-c', '-t', table]).split('\n')) {
     const m = /^\[(\d+):\d+\] -A (\S+)/.exec(line);
     if (!m) continue;
     const i = (index.get(m[2]!) ?? 0) + 1;
@@ -117,12 +117,17 @@ function savedRules(text: string, table: string): Map<string, string[]> {
   return out;
 }
 
-const ns = new TestNamespace('knsim-ipt');
-// A pod of the node in a namespace of its own: its packets enter the node through nat PREROUTING.
-const podNs = new TestNamespace('knsim-ipt-pod');
 const POD_IP = '10.0.5.5';
 
-describe('iptables ruleset in the kernel', () => {
+// The default `iptables` (here the nf_tables backend) always; iptables-legacy too where it is installed. Each backend
+// gets namespaces of its own, so the two never filter the same packets.
+const legacyAvailable = capability.reason === undefined && runCommand('iptables-legacy-restore', ['--version']).status === 0;
+const backends = [{ tool: 'iptables', label: capability.iptablesBackend ?? 'default' }, ...(legacyAvailable ? [{ tool: 'iptables-legacy', label: 'legacy' }] : [])];
+
+for (const { tool, label } of backends) describe(`iptables ruleset in the kernel (${tool}, ${label})`, () => {
+  const ns = new TestNamespace(tool === 'iptables' ? 'knsim-ipt' : 'knsim-iptl');
+  // A pod of the node in a namespace of its own: its packets enter the node through nat PREROUTING.
+  const podNs = new TestNamespace(tool === 'iptables' ? 'knsim-ipt-pod' : 'knsim-iptl-pod');
   let server: ChildProcess | undefined;
 
   beforeAll(async () => {
@@ -133,7 +138,7 @@ describe('iptables ruleset in the kernel', () => {
     expect(podNs.exists()).toBe(true);
     ns.setUpNode(NODE_IP, LISTENERS.map((l) => l.ip));
     ns.attachPod(podNs, 'eni1', '10.0.5.1', POD_IP);
-    ns.exec(['iptables-restore'], saveText);
+    ns.exec([`${tool}-restore`], saveText);
     server = await startListeners(ns, LISTENERS);
   });
 
@@ -147,10 +152,12 @@ describe('iptables ruleset in the kernel', () => {
 
   it('the kernel prints back the rules the simulator rendered (iptables-save view)', (ctx) => {
     requireKernel(ctx, capability);
-    const kernel = ns.exec(['iptables-save']);
+    const kernel = ns.exec([`${tool}-save`]);
     for (const table of ['mangle', 'nat', 'filter']) {
       expect(savedRules(kernel, table)).toEqual(savedRules(saveText, table));
     }
+    // nf_tables: the very text, table and chain order included (legacy orders tables by kernel registration).
+    if (label === 'nf_tables') expect(kernel.split('\n').filter((l) => !l.startsWith('#')).join('\n')).toBe(saveText);
   });
 
   const flows: { name: string; to: string; port: number; protocol: Protocol; fromPod?: boolean }[] = [
@@ -176,10 +183,10 @@ describe('iptables ruleset in the kernel', () => {
       requireKernel(ctx, capability);
       const packet = { from: flow.fromPod ? POD_IP : NODE_IP, to: flow.to, port: flow.port, protocol: flow.protocol, arrival: flow.fromPod ? ('pod' as const) : ('host' as const) };
       const simulated = explainIptables(ruleset, packet, simNode);
-      for (const table of ['nat', 'filter', 'mangle']) ns.exec(['iptables', '-t', table, '-Z']);
+      for (const table of ['nat', 'filter', 'mangle']) ns.exec([tool, '-t', table, '-Z']);
       const answer = connectOnce(flow.fromPod ? podNs : ns, flow.protocol, flow.to, flow.port);
-      const nat = readCounters(ns, 'nat');
-      const filter = readCounters(ns, 'filter');
+      const nat = readCounters(ns, tool, 'nat');
+      const filter = readCounters(ns, tool, 'filter');
 
       if (simulated.verdict === 'DNAT') {
         expect(simulated.possibleEndpoints).toContain(answer);

@@ -60,13 +60,15 @@ function chainOf(rule: string): string {
 }
 
 /**
- * The tables of the node's ruleset (`mangle`, `nat`, `filter`), each as chain → rules in iptables-save syntax.
+ * The tables of the node's ruleset (`mangle`, `filter`, `nat`), each as chain → rules in iptables-save syntax.
  * Order of agents: kubelet (KUBE-FIREWALL, canaries) at boot, kube-proxy's jumps Prepended before the CNI's
  * appended rules, then kube-proxy's restore.
  */
 export function buildIptablesSave(input: IptablesSaveInput): Map<'mangle' | 'nat' | 'filter', SaveTable> {
+  // iptables-nft-save prints its tables in a fixed order (raw, mangle, filter, security, nat); iptables-legacy-save in
+  // the order the kernel registered them, which varies. The nft order is the one every current EKS AMI shows.
   const tables = new Map<'mangle' | 'nat' | 'filter', SaveTable>();
-  for (const name of ['mangle', 'nat', 'filter'] as const) {
+  for (const name of ['mangle', 'filter', 'nat'] as const) {
     tables.set(name, { chains: new Set(), rules: new Map(BUILTIN[name].map((c) => [c, []])) });
   }
   const add = (table: 'mangle' | 'nat' | 'filter', rule: string, prepend = false) => {
@@ -123,7 +125,7 @@ export function buildIptablesSave(input: IptablesSaveInput): Map<'mangle' | 'nat
   return tables;
 }
 
-/** The node's full ruleset as `iptables-save` prints it (tables mangle, nat, filter; counters `[0:0]`). */
+/** The node's full ruleset as `iptables-save` (nf_tables backend) prints it: mangle, filter, nat; counters `[0:0]`. */
 export function renderIptablesSave(input: IptablesSaveInput): string {
   let out = '';
   for (const [name, t] of buildIptablesSave(input)) {
