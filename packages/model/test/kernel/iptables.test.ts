@@ -138,6 +138,8 @@ for (const { tool, label } of backends) describe(`iptables ruleset in the kernel
     expect(podNs.exists()).toBe(true);
     ns.setUpNode(NODE_IP, LISTENERS.map((l) => l.ip));
     ns.attachPod(podNs, 'eni1', '10.0.5.1', POD_IP);
+    // kube-proxy sets route_localnet when localhost NodePorts are on (the default).
+    ns.exec(['sysctl', '-q', '-w', 'net.ipv4.conf.all.route_localnet=1']);
     ns.exec([`${tool}-restore`], saveText);
     server = await startListeners(ns, LISTENERS);
   });
@@ -160,7 +162,7 @@ for (const { tool, label } of backends) describe(`iptables ruleset in the kernel
     if (label === 'nf_tables') expect(kernel.split('\n').filter((l) => !l.startsWith('#')).join('\n')).toBe(saveText);
   });
 
-  const flows: { name: string; to: string; port: number; protocol: Protocol; fromPod?: boolean }[] = [
+  const flows: { name: string; to: string; port: number; protocol: Protocol; fromPod?: boolean; fromLocalhost?: boolean }[] = [
     { name: 'ClusterIP with two endpoints', to: '172.30.0.10', port: 80, protocol: 'TCP' },
     { name: 'ClusterIP with two endpoints, again', to: '172.30.0.10', port: 80, protocol: 'TCP' },
     { name: 'ClusterIP with three endpoints (statistic 1/3 then 1/2)', to: '172.30.0.16', port: 80, protocol: 'TCP' },
@@ -171,6 +173,7 @@ for (const { tool, label } of backends) describe(`iptables ruleset in the kernel
     { name: 'NodePort without endpoints', to: NODE_IP, port: 30081, protocol: 'TCP' },
     { name: 'eTP Local NodePort from the node itself (routed to all endpoints)', to: NODE_IP, port: 30082, protocol: 'TCP' },
     { name: 'ClientIP affinity, first connection', to: '172.30.0.15', port: 80, protocol: 'TCP' },
+    { name: 'NodePort on localhost (localhostNodePorts)', to: '127.0.0.1', port: 30080, protocol: 'TCP', fromLocalhost: true },
     { name: 'from a pod: ClusterIP (nat PREROUTING)', to: '172.30.0.16', port: 80, protocol: 'TCP', fromPod: true },
     { name: 'from a pod: UDP ClusterIP', to: '172.30.0.12', port: 53, protocol: 'UDP', fromPod: true },
     { name: 'from a pod: NodePort on the node IP', to: NODE_IP, port: 30080, protocol: 'TCP', fromPod: true },
@@ -181,7 +184,7 @@ for (const { tool, label } of backends) describe(`iptables ruleset in the kernel
   for (const flow of flows) {
     it(flow.name, (ctx) => {
       requireKernel(ctx, capability);
-      const packet = { from: flow.fromPod ? POD_IP : NODE_IP, to: flow.to, port: flow.port, protocol: flow.protocol, arrival: flow.fromPod ? ('pod' as const) : ('host' as const) };
+      const packet = { from: flow.fromPod ? POD_IP : flow.fromLocalhost ? '127.0.0.1' : NODE_IP, to: flow.to, port: flow.port, protocol: flow.protocol, arrival: flow.fromPod ? ('pod' as const) : ('host' as const) };
       const simulated = explainIptables(ruleset, packet, simNode);
       for (const table of ['nat', 'filter', 'mangle']) ns.exec([tool, '-t', table, '-Z']);
       const answer = connectOnce(flow.fromPod ? podNs : ns, flow.protocol, flow.to, flow.port);
