@@ -4,6 +4,7 @@ import type { Protocol } from '../../api/meta.js';
 import { renderIptablesSave } from '../iptables/save.js';
 import {
   TEST_EXTERNAL_CLIENT,
+  TEST_EXTERNAL_CLIENT_BLOCKED,
   TEST_NODE_IP,
   TEST_NODE_NAME,
   fakeProxierConfig,
@@ -65,6 +66,16 @@ describe('explainIptables on kube-proxy’s packet-flow tests', () => {
       { name: 'DROP', sourceIP: TEST_EXTERNAL_CLIENT, destIP: '192.168.99.22', destPort: 80, output: 'DROP' },
       { name: 'ACCEPT (NodePortHealthCheck)', sourceIP: TEST_NODE_IP, destIP: TEST_NODE_IP, destPort: 30000, output: 'ACCEPT' },
       { name: 'REJECT', sourceIP: '10.0.0.2', destIP: '172.30.0.46', destPort: 80, output: 'REJECT' },
+    ]);
+  });
+
+  test('loadBalancerSourceRanges: allowed sources reach the endpoints, others are dropped by KUBE-PROXY-FIREWALL', () => {
+    runFlows(overallServices, overallEndpointSlices, [
+      { name: 'allowed external client to LB IP', sourceIP: TEST_EXTERNAL_CLIENT, destIP: '5.6.7.8', destPort: 80, output: '10.180.0.3:80', masq: true },
+      { name: 'blocked external client to LB IP', sourceIP: TEST_EXTERNAL_CLIENT_BLOCKED, destIP: '5.6.7.8', destPort: 80, output: 'DROP', masq: false },
+      { name: 'blocked client to the NodePort (source ranges do not apply)', sourceIP: TEST_EXTERNAL_CLIENT_BLOCKED, destIP: TEST_NODE_IP, destPort: 3002, output: '10.180.0.3:80', masq: true },
+      { name: 'pod to eTP Local external IP short-circuits to all endpoints', sourceIP: '10.0.0.2', destIP: '192.168.99.22', destPort: 80, output: '10.180.0.2:80' },
+      { name: 'localhost NodePort', sourceIP: '127.0.0.1', destIP: '127.0.0.1', destPort: 3003, output: '10.180.0.3:80', masq: true },
     ]);
   });
 
