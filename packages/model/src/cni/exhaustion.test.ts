@@ -53,7 +53,9 @@ function state(cluster: Cluster, name: string): string {
   return p.status?.reason ?? p.status?.phase ?? 'unknown';
 }
 
-const EVENT = /plugin type="aws-cni" name="aws-cni" failed \(add\): add cmd: failed to assign an IP address to container$/;
+/** The kubelet's FailedCreatePodSandBox event as users see it (issues #2892, #2842), sandbox id included. */
+const EVENT =
+  /^Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "[0-9a-f]{64}": plugin type="aws-cni" name="aws-cni" failed \(add\): add cmd: failed to assign an IP address to container$/;
 
 describe('subnet exhaustion (WARM_ENI_TARGET=1, the default)', () => {
   it('the pod that finds no address stays ContainerCreating with the CNI event', () => {
@@ -70,9 +72,7 @@ describe('subnet exhaustion (WARM_ENI_TARGET=1, the default)', () => {
     expect(events.length).toBeGreaterThan(0);
     expect(events[0]!.type).toBe('Warning');
     expect(events[0]!.message).toMatch(EVENT);
-    expect(cluster.pod('default', stuck)!.status!.message).toMatch(
-      /^Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "[0-9a-f]{64}": plugin type="aws-cni" name="aws-cni" failed \(add\): add cmd: failed to assign an IP address to container$/,
-    );
+    expect(cluster.pod('default', stuck)!.status!.message).toMatch(EVENT);
     // ipamd tried a third ENI and EC2 refused it.
     expect(cni().events(node).some((l) => l.reason === 'InsufficientFreeAddressesInSubnet')).toBe(true);
     expect(subnetA(cni()).free).toBe(3);
