@@ -2,8 +2,8 @@
 import { nowSeconds } from './core-state';
 import { flowHash } from './hash';
 import { nodeDefined, nodeAt, localAddressFlags, NODE_MASQUERADE_ALL, NODE_LOCALHOST_NODEPORTS, NODE_HAS_DETECTOR,
-  ADDR_NODEPORT, MODE_IPVS, SCHED_LC } from './nodes';
-import { findServiceSlot, touchServiceSlot, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
+  ADDR_NODEPORT, MODE_IPVS, MODE_NFTABLES, SCHED_LC, NODE_HAS_SERVICE_CIDR } from './nodes';
+import { findServiceSlot, touchServiceSlot, isClusterIP, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
   SP_EXTERNAL_LOCAL, SP_AFFINITY } from './services';
 import { epBlock, epCount, clusterCount, groupCount, clusterListPtr, localList } from './endpoints';
 import { ctFind, ctReserve, ctWrite, ctTouch, ctTimeout, ctEvicted, ctSlotPtr, ctMask, CT_SNAT, CT_LC } from './conntrack';
@@ -147,6 +147,15 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       }
     }
     if (spId < 0) {
+      // nftables' cluster-ips-check: a ClusterIP on a port no Service has is rejected, an unallocated address of
+      // the service CIDR dropped (iptables and ipvs let both through).
+      if (load<u32>(np, 4) == MODE_NFTABLES) {
+        if (isClusterIP(dst)) { put(out, V_REJECT, 0, dst, dport, NONE, NONE); return; }
+        if ((nflags & NODE_HAS_SERVICE_CIDR) != 0 && (dst & load<u32>(np, 24)) == load<u32>(np, 20)) {
+          put(out, V_DROP, 0, dst, dport, NONE, NONE);
+          return;
+        }
+      }
       put(out, V_PASS, 0, dst, dport, NONE, NONE);
       return;
     }

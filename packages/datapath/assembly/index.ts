@@ -85,6 +85,8 @@ export function coreLayout(which: u32): u32 {
     case 11: return ctMax;
     case 12: return addrTableLayout(0);
     case 13: return addrTableLayout(1);
+    case 14: return svcTableLayout(3);
+    case 15: return svcTableLayout(4);
     default: return 0;
   }
 }

@@ -19,12 +19,13 @@ export const NODE_DEFINED: u32 = 1;
 export const NODE_MASQUERADE_ALL: u32 = 2;
 export const NODE_LOCALHOST_NODEPORTS: u32 = 4;
 export const NODE_HAS_DETECTOR: u32 = 8;
+export const NODE_HAS_SERVICE_CIDR: u32 = 16;
 
 /** Local-address flags. */
 export const ADDR_LOCAL: u32 = 1;
 export const ADDR_NODEPORT: u32 = 2;
 
-// Node struct, 32 bytes: flags, mode, scheduler, detector base, detector mask.
+// Node struct, 32 bytes: flags, mode, scheduler, detector base, detector mask, service CIDR base, service CIDR mask.
 export const NODE_SIZE: u32 = 32;
 export let nodesPtr: usize = 0;
 export let nodeCapacity: u32 = 0;
@@ -53,26 +54,35 @@ export function initNodes(capacity: u32): void {
 }
 
 /** Checks node arguments; 0 or the failing status. */
-function checkNodeArguments(mode: u32, scheduler: u32, detectorPrefix: u32): i32 {
+function checkNodeArguments(mode: u32, scheduler: u32, detectorPrefix: u32, serviceCidrPrefix: u32): i32 {
   if (mode > MODE_IPVS) return fail(ST_BAD_ARGUMENT, 1);
   if (scheduler > SCHED_MH) return fail(ST_BAD_ARGUMENT, 2);
   if (detectorPrefix > 32) return fail(ST_BAD_ARGUMENT, 4);
+  if (serviceCidrPrefix > 32) return fail(ST_BAD_ARGUMENT, 6);
   return ST_OK;
 }
 
-function writeNode(node: u32, mode: u32, scheduler: u32, flags: u32, detectorBase: u32, detectorPrefix: u32): void {
+// @ts-ignore: decorator
+@inline function prefixMask(prefix: u32): u32 { return prefix == 0 ? 0 : (0xffffffff << (32 - prefix)); }
+
+function writeNode(node: u32, mode: u32, scheduler: u32, flags: u32, detectorBase: u32, detectorPrefix: u32,
+  serviceCidrBase: u32, serviceCidrPrefix: u32): void {
   const p = nodeAt(node);
-  const mask: u32 = detectorPrefix == 0 ? 0 : (0xffffffff << (32 - detectorPrefix));
-  store<u32>(p, (flags & (NODE_MASQUERADE_ALL | NODE_LOCALHOST_NODEPORTS | NODE_HAS_DETECTOR)) | NODE_DEFINED, 0);
+  const mask = prefixMask(detectorPrefix);
+  const smask = prefixMask(serviceCidrPrefix);
+  store<u32>(p, (flags & (NODE_MASQUERADE_ALL | NODE_LOCALHOST_NODEPORTS | NODE_HAS_DETECTOR | NODE_HAS_SERVICE_CIDR)) | NODE_DEFINED, 0);
   store<u32>(p, mode, 4);
   store<u32>(p, scheduler, 8);
   store<u32>(p, detectorBase & mask, 12);
   store<u32>(p, mask, 16);
+  store<u32>(p, serviceCidrBase & smask, 20);
+  store<u32>(p, smask, 24);
 }
 
 /** Adds a node; returns its id (≥ 0) or −status. Grows the node array as needed. */
-export function coreAddNode(mode: u32, scheduler: u32, flags: u32, detectorBase: u32, detectorPrefix: u32): i32 {
-  const status = checkNodeArguments(mode, scheduler, detectorPrefix);
+export function coreAddNode(mode: u32, scheduler: u32, flags: u32, detectorBase: u32, detectorPrefix: u32,
+  serviceCidrBase: u32, serviceCidrPrefix: u32): i32 {
+  const status = checkNodeArguments(mode, scheduler, detectorPrefix, serviceCidrPrefix);
   if (status != ST_OK) return -status;
   if (nodeCount == nodeCapacity) {
     const next = nodeCapacity * 2;
@@ -80,16 +90,17 @@ export function coreAddNode(mode: u32, scheduler: u32, flags: u32, detectorBase:
     nodeCapacity = next;
   }
   const id = nodeCount++;
-  writeNode(id, mode, scheduler, flags, detectorBase, detectorPrefix);
+  writeNode(id, mode, scheduler, flags, detectorBase, detectorPrefix, serviceCidrBase, serviceCidrPrefix);
   return <i32>id;
 }
 
 /** Reconfigures a node in place (a kube-proxy restart with new flags). Status. */
-export function coreConfigureNode(node: u32, mode: u32, scheduler: u32, flags: u32, detectorBase: u32, detectorPrefix: u32): i32 {
+export function coreConfigureNode(node: u32, mode: u32, scheduler: u32, flags: u32, detectorBase: u32, detectorPrefix: u32,
+  serviceCidrBase: u32, serviceCidrPrefix: u32): i32 {
   if (!nodeDefined(node)) return fail(ST_BAD_NODE, <i32>node);
-  const status = checkNodeArguments(mode, scheduler, detectorPrefix);
+  const status = checkNodeArguments(mode, scheduler, detectorPrefix, serviceCidrPrefix);
   if (status != ST_OK) return status;
-  writeNode(node, mode, scheduler, flags, detectorBase, detectorPrefix);
+  writeNode(node, mode, scheduler, flags, detectorBase, detectorPrefix, serviceCidrBase, serviceCidrPrefix);
   return ST_OK;
 }
 

@@ -26,9 +26,9 @@ export interface CoreExports {
   coreDraw(flow: number, seed: number, k: number): number;
   coreFlowHash(node: number, protoIndex: number, src: number, sport: number, dst: number, dport: number): number;
 
-  /** Adds a node: mode (ProxyModeCode), scheduler (SchedulerCode), NodeFlag bits, local-traffic detector CIDR. Id or −status. */
-  coreAddNode(mode: number, scheduler: number, flags: number, detectorBase: number, detectorPrefix: number): number;
-  coreConfigureNode(node: number, mode: number, scheduler: number, flags: number, detectorBase: number, detectorPrefix: number): number;
+  /** Adds a node: mode (ProxyModeCode), scheduler (SchedulerCode), NodeFlag bits, local-traffic detector CIDR, service CIDR. Id or −status. */
+  coreAddNode(mode: number, scheduler: number, flags: number, detectorBase: number, detectorPrefix: number, serviceCidrBase: number, serviceCidrPrefix: number): number;
+  coreConfigureNode(node: number, mode: number, scheduler: number, flags: number, detectorBase: number, detectorPrefix: number, serviceCidrBase: number, serviceCidrPrefix: number): number;
   /** Marks an IPv4 as local on a node; flags bit 1 (ADDRESS_NODEPORT) accepts NodePorts on it. */
   coreSetLocalAddress(node: number, ip: number, flags: number): number;
   coreRemoveLocalAddress(node: number, ip: number): number;
@@ -105,9 +105,9 @@ export const Verdict = {
   PASS: 0,
   /** Destination translated to an endpoint (a new connection, or a conntrack hit). */
   DNAT: 1,
-  /** The service-port has no usable endpoint anywhere: kube-proxy's REJECT. */
+  /** No usable endpoint anywhere (kube-proxy's REJECT); in nftables mode also a ClusterIP on a port no Service has. */
   REJECT: 2,
-  /** Traffic policy Local and no usable endpoint on this node: kube-proxy's DROP. */
+  /** Traffic policy Local and no usable endpoint on this node (kube-proxy's DROP); in nftables mode also an unallocated service-CIDR address. */
   DROP: 3,
   /** The conntrack table is full and nothing could be evicted: the new connection is dropped. */
   DROP_CONNTRACK_FULL: 4,
@@ -136,13 +136,13 @@ export const ResultFlag = {
 
 export const ProxyModeCode = { iptables: 0, nftables: 1, ipvs: 2 } as const;
 export const SchedulerCode = { rr: 0, lc: 1, sh: 2, mh: 3 } as const;
-export const NodeFlag = { masqueradeAll: 2, localhostNodePorts: 4, hasDetector: 8 } as const;
+export const NodeFlag = { masqueradeAll: 2, localhostNodePorts: 4, hasDetector: 8, hasServiceCIDR: 16 } as const;
 export const ADDRESS_NODEPORT = 2;
 export const ServicePortFlag = { internalLocal: 2, externalLocal: 4, affinity: 8 } as const;
 export const AddressKindCode = { ClusterIP: 0, ExternalIP: 1, LoadBalancerIP: 2 } as const;
 export const ConntrackStat = { entries: 0, max: 1, slots: 2, inserted: 3, earlyDrops: 4, drops: 5, expired: 6, bytes: 7 } as const;
 /** coreLayout indices (for the TypeScript typed-array kernel). */
-export const Layout = { spPtr: 0, svcPtr: 1, svcMask: 2, ctPtr: 3, ctMask: 4, statPtr: 5, nodesPtr: 6, nodeCount: 7, seed: 8, now: 9, nodePortPtr: 10, ctMax: 11, addrPtr: 12, addrMask: 13 } as const;
+export const Layout = { spPtr: 0, svcPtr: 1, svcMask: 2, ctPtr: 3, ctMask: 4, statPtr: 5, nodesPtr: 6, nodeCount: 7, seed: 8, now: 9, nodePortPtr: 10, ctMax: 11, addrPtr: 12, addrMask: 13, clusterIPsPtr: 14, clusterIPsMask: 15 } as const;
 
 /** Protocol numbers (IANA) by Kubernetes name. */
 export const ProtocolNumber = { TCP: 6, UDP: 17, SCTP: 132 } as const;

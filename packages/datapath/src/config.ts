@@ -20,6 +20,11 @@ export interface NodeConfig {
   localTrafficDetector?: string | null;
   /** `--iptables-localhost-nodeports` (default true): host processes reach NodePorts on 127.0.0.0/8. iptables mode only. */
   localhostNodePorts?: boolean;
+  /**
+   * The service CIDR (`--service-cluster-ip-range`), used by nftables mode only: an address in it that is no
+   * ClusterIP is dropped (a ClusterIP on an unknown port is rejected whether or not this is set).
+   */
+  serviceCIDR?: string | null;
 }
 
 /** A ServicePort's policy, as kube-proxy's ServicePort sees it. */

@@ -51,7 +51,7 @@ export function normalizeOptions(options: DatapathOptions = {}): Required<Datapa
 }
 
 /** Node config → core arguments (mode, scheduler, flags, detector base, detector prefix). */
-export function nodeArguments(config: NodeConfig = {}): [number, number, number, number, number] {
+export function nodeArguments(config: NodeConfig = {}): [number, number, number, number, number, number, number] {
   if (typeof config !== 'object' || config === null) throw new TypeError('Expected `config` to be an object');
   const mode = checkEnum(config.mode, 'config.mode', ['iptables', 'nftables', 'ipvs'] as const, 'iptables');
   const scheduler = checkEnum(config.ipvsScheduler, 'config.ipvsScheduler', ['rr', 'lc', 'sh', 'mh'] as const, 'rr');
@@ -64,7 +64,13 @@ export function nodeArguments(config: NodeConfig = {}): [number, number, number,
     ({ base, prefix } = toIPv4Cidr(config.localTrafficDetector, 'config.localTrafficDetector'));
     flags |= NodeFlag.hasDetector;
   }
-  return [ProxyModeCode[mode], SchedulerCode[scheduler], flags, base, prefix];
+  let serviceBase = 0;
+  let servicePrefix = 0;
+  if (config.serviceCIDR !== undefined && config.serviceCIDR !== null) {
+    ({ base: serviceBase, prefix: servicePrefix } = toIPv4Cidr(config.serviceCIDR, 'config.serviceCIDR'));
+    flags |= NodeFlag.hasServiceCIDR;
+  }
+  return [ProxyModeCode[mode], SchedulerCode[scheduler], flags, base, prefix, serviceBase, servicePrefix];
 }
 
 /** Service-port policy → core arguments (flags, affinity timeout). */

@@ -363,3 +363,18 @@ describe('iptables recent lists and nftables affinity sets', () => {
     expect(dp.exports.coreRecentListCount()).toBe(0);
   });
 });
+
+describe('nftables cluster-ips-check', () => {
+  it('rejects a ClusterIP on an unknown port and drops an unallocated service-CIDR address; iptables passes both', () => {
+    for (const [mode, port, other] of [['nftables', Verdict.REJECT, Verdict.DROP], ['iptables', Verdict.PASS, Verdict.PASS]] as const) {
+      const { dp, a } = cluster({}, { mode, serviceCIDR: '10.96.0.0/12' });
+      dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: a }]);
+      const [wrongPort, unallocated, outside] = send(dp, [
+        { ...toCluster(a, '10.0.1.1'), dstPort: 81 },
+        { ...toCluster(a, '10.0.1.1'), dstIP: '10.96.7.7' },
+        { ...toCluster(a, '10.0.1.1'), dstIP: '10.200.0.1' },
+      ]);
+      expect([wrongPort!.verdict, unallocated!.verdict, outside!.verdict]).toEqual([port, other, Verdict.PASS]);
+    }
+  });
+});

@@ -26,6 +26,7 @@ const nodeConfig = fc.record({
   masqueradeAll: fc.boolean(),
   localTrafficDetector: fc.constantFrom(POD_CIDR, null),
   localhostNodePorts: fc.boolean(),
+  serviceCIDR: fc.constantFrom('10.96.0.0/16', null),
 }) as fc.Arbitrary<NodeConfig>;
 
 const policy = fc.record({
@@ -68,7 +69,7 @@ function scenarioArb(): fc.Arbitrary<Scenario> {
         srcIP: fc.oneof(fc.integer({ min: 0x0a000100, max: 0x0a000128 }), fc.integer({ min: NODE_IP(0), max: NODE_IP(2) }), fc.constant(0x08080808)),
         srcPort: fc.integer({ min: 1000, max: 1030 }),
         target: fc.integer({ min: 0, max: spCount - 1 }),
-        via: fc.constantFrom('cluster', 'nodePort', 'external', 'localhost', 'none'),
+        via: fc.constantFrom('cluster', 'nodePort', 'external', 'localhost', 'none', 'wrongPort', 'unallocated'),
       }).map(({ target, via, ...p }) => {
         const dst: Record<string, [number, number]> = {
           cluster: [0x0a600000 + target + 1, 0],
@@ -76,6 +77,8 @@ function scenarioArb(): fc.Arbitrary<Scenario> {
           external: [0x2c000000 + target, 0],
           localhost: [0x7f000001, 30000 + target],
           none: [0x0a000150, 80],
+          wrongPort: [0x0a600000 + target + 1, 8443],
+          unallocated: [0x0a600fff, 80],
         };
         const [dstIP, dstPort] = dst[via]!;
         return { ...p, dstIP, dstPort: dstPort || -1, target } as PacketInput & { target: number };

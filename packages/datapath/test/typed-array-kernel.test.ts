@@ -15,7 +15,7 @@ describe('TypedArrayKernel', () => {
         fc.boolean(),
         (mode, spCount, eps, packets, linear) => {
           const dp = newDatapath({ seed: 5, conntrackMax: 1000 });
-          dp.addNode({ mode, localTrafficDetector: '10.0.0.0/16' });
+          dp.addNode({ mode, localTrafficDetector: '10.0.0.0/16', serviceCIDR: '10.96.0.0/16' });
           dp.addNode({ mode });
           dp.setLocalAddress(0, '192.168.0.1');
           const rules: number[] = [];
@@ -30,7 +30,8 @@ describe('TypedArrayKernel', () => {
           const batch = dp.createBatch(packets.length);
           packets.forEach(([node, target, port, arrival], i) => {
             const nodePort = target >= spCount;
-            batch.packets.set([node, arrival, 6, arrival === 2 ? 0x08080808 : 0x0a000101, 1000 + port, nodePort ? 0xc0a80001 : 0x0a600001 + target, nodePort ? 30000 + (target % spCount) : 80, 0], i * 8);
+            const wrongPort = port % 7 === 0; // a ClusterIP on a port no Service has (nftables rejects it)
+            batch.packets.set([node, arrival, 6, arrival === 2 ? 0x08080808 : 0x0a000101, 1000 + port, nodePort ? 0xc0a80001 : 0x0a600001 + target, nodePort ? 30000 + (target % spCount) : wrongPort ? 81 : 80, 0], i * 8);
           });
           kernel.processBatch(batch);
           const fromKernel = batch.results.slice();

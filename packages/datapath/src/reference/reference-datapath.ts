@@ -20,6 +20,7 @@ interface RefNode {
   masqueradeAll: boolean;
   localhostNodePorts: boolean;
   detector: { base: number; mask: number } | null;
+  serviceCIDR: { base: number; mask: number } | null;
   /** Local address → accepts NodePorts. */
   addresses: Map<number, boolean>;
 }
@@ -97,18 +98,21 @@ export class ReferenceDatapath {
 
   private nodeFrom(config: NodeConfig, addresses: Map<number, boolean>): RefNode {
     const mode = checkEnum(config.mode, 'config.mode', ['iptables', 'nftables', 'ipvs'] as const, 'iptables');
-    let detector: RefNode['detector'] = null;
-    if (config.localTrafficDetector !== undefined && config.localTrafficDetector !== null) {
-      const { base, prefix } = toIPv4Cidr(config.localTrafficDetector, 'config.localTrafficDetector');
+    const cidr = (value: string | null | undefined, name: string): { base: number; mask: number } | null => {
+      if (value === undefined || value === null) return null;
+      const { base, prefix } = toIPv4Cidr(value, name);
       const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-      detector = { base: (base & mask) >>> 0, mask };
-    }
+      return { base: (base & mask) >>> 0, mask };
+    };
+    const detector = cidr(config.localTrafficDetector, 'config.localTrafficDetector');
+    const serviceCIDR = cidr(config.serviceCIDR, 'config.serviceCIDR');
     return {
       mode,
       scheduler: checkEnum(config.ipvsScheduler, 'config.ipvsScheduler', ['rr', 'lc', 'sh', 'mh'] as const, 'rr'),
       masqueradeAll: checkBoolean(config.masqueradeAll, 'config.masqueradeAll', false),
       localhostNodePorts: checkBoolean(config.localhostNodePorts, 'config.localhostNodePorts', true) && mode === 'iptables',
       detector,
+      serviceCIDR,
       addresses,
     };
   }
@@ -294,7 +298,15 @@ export class ReferenceDatapath {
         flags |= ResultFlag.NODEPORT;
       }
     }
-    if (spId === undefined) return unchanged(Verdict.PASS);
+    if (spId === undefined) {
+      // nftables' cluster-ips-check: a ClusterIP on an unknown port is rejected, an unallocated service address dropped.
+      if (node.mode === 'nftables') {
+        const isClusterIP = [...this.serviceAddresses].some(([k, v]) => v.kind === 'ClusterIP' && Number(k.split('|')[1]) === dst);
+        if (isClusterIP) return unchanged(Verdict.REJECT);
+        if (node.serviceCIDR && ((dst & node.serviceCIDR.mask) >>> 0) === node.serviceCIDR.base) return unchanged(Verdict.DROP);
+      }
+      return unchanged(Verdict.PASS);
+    }
     const sp = this.servicePort(spId);
 
     // 3. The kernel allocates the conntrack entry first: a full table evicts or drops.

@@ -61,6 +61,8 @@ export class TypedArrayKernel {
     const npBase = L(Layout.nodePortPtr) >>> 2;
     const addrBase = L(Layout.addrPtr) >>> 2;
     const addrMask = L(Layout.addrMask);
+    const cipBase = L(Layout.clusterIPsPtr) >>> 2;
+    const cipMask = L(Layout.clusterIPsMask);
     const seed = L(Layout.seed);
     const rules = this.#rules;
     const ct = this.ct;
@@ -156,7 +158,17 @@ export class TypedArrayKernel {
         }
       }
       if (spId < 0) {
-        out[o] = Verdict.PASS; out[o + 1] = 0; out[o + 2] = dst; out[o + 3] = dport; out[o + 4] = NONE; out[o + 5] = NONE;
+        let verdict: number = Verdict.PASS;
+        if (mem[nb + 1] === 1) {
+          // nftables: ClusterIP on an unknown port → REJECT; unallocated service-CIDR address → DROP.
+          let hh = Math.imul(dst, 0x9e3779b1) >>> 0;
+          hh ^= hh >>> 16;
+          for (let j = hh & cipMask; mem[cipBase + j * 4] !== 0; j = (j + 1) & cipMask) {
+            if (mem[cipBase + j * 4 + 1] === dst) { verdict = Verdict.REJECT; break; }
+          }
+          if (verdict === Verdict.PASS && (nflags & 16) !== 0 && ((dst & mem[nb + 6]!) >>> 0) === mem[nb + 5]) verdict = Verdict.DROP;
+        }
+        out[o] = verdict; out[o + 1] = 0; out[o + 2] = dst; out[o + 3] = dport; out[o + 4] = NONE; out[o + 5] = NONE;
         continue;
       }
       const sb = spBase + spId * 8;
