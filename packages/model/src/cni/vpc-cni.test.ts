@@ -126,6 +126,22 @@ describe('pool limits', () => {
     expect(c.nodeStatus('n1').assigned).toBe(18);
   });
 
+  it('a cooling address counts as available, so a waiting pod gets no new address until it cools (issue #2896)', () => {
+    const c = cni({ WARM_IP_TARGET: '1' });
+    c.addNode({ nodeName: 'n1', instanceType: 't3.medium', subnetCIDR: '10.0.0.0/24' });
+    expect(c.assignPodIP('n1', 'default/p1').ok).toBe(true);
+    c.advance(5); // short 1 → a second address
+    expect(c.nodeStatus('n1').totalIPs).toBe(2);
+    c.releasePodIP('n1', 'default/p1'); // t = 5: cooling until 35
+    expect(c.assignPodIP('n1', 'default/p2').ok).toBe(true);
+    expect(c.assignPodIP('n1', 'default/p3').ok).toBe(false);
+    c.advance(25); // t = 30: available = 2 − 1 = 1 = WARM_IP_TARGET, so ipamd sees nothing short
+    expect(c.assignPodIP('n1', 'default/p3').ok).toBe(false);
+    expect(c.nodeStatus('n1')).toMatchObject({ totalIPs: 2, assigned: 1, cooling: 1, warm: 0 });
+    c.advance(5); // t = 35
+    expect(c.assignPodIP('n1', 'default/p3').ok).toBe(true);
+  });
+
   it('answers the same IP to a repeated ADD of one pod', () => {
     const c = cni();
     c.addNode({ nodeName: 'n1', instanceType: 'm5.large' });
