@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { AwsNodeEnv, ClusterInput } from '@kube-netsim/model';
 import {
   type IpamdLogLine,
@@ -317,7 +317,7 @@ export function registerCni(program: Command, io: Io): void {
   cni
     .command('max-pods')
     .description('Max pods per instance type: ENIs × (IPv4 per ENI − 1) + 2, and its variants')
-    .option('-t, --instance-type <type>', 'an EC2 instance type (repeatable)', collect, [])
+    .addOption(new Option('-t, --instance-type <type>', 'an EC2 instance type (repeatable)').argParser(collect).default([], 'none'))
     .option('--all', 'every instance type the simulator knows')
     .option('--prefix-delegation', 'ENABLE_PREFIX_DELEGATION: /28 prefixes, × 16 (Nitro and bare metal only)')
     .option('--custom-networking', 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: the primary ENI carries no pods')
@@ -381,7 +381,7 @@ export function registerCni(program: Command, io: Io): void {
     .requiredOption('-t, --instance-type <type>', 'the nodes’ EC2 instance type')
     .requiredOption('--nodes <n>', 'number of nodes', positiveInt('--nodes', 1))
     .requiredOption('--pods <n>', 'number of pods (not hostNetwork), spread evenly', positiveInt('--pods'))
-    .option('--subnet <cidr>', 'a node subnet (repeatable; default 192.168.0.0/19); nodes go round-robin', collect, [])
+    .addOption(new Option('--subnet <cidr>', 'a node subnet (repeatable); nodes go round-robin').argParser(collect).default([], '192.168.0.0/19'))
     .option('--warm-eni-target <n>', 'WARM_ENI_TARGET (default 1)', positiveInt('--warm-eni-target'))
     .option('--warm-ip-target <n>', 'WARM_IP_TARGET', positiveInt('--warm-ip-target'))
     .option('--minimum-ip-target <n>', 'MINIMUM_IP_TARGET', positiveInt('--minimum-ip-target'))
