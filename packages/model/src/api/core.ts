@@ -183,7 +183,13 @@ export interface Deployment {
   apiVersion: 'apps/v1';
   kind: 'Deployment';
   metadata: ObjectMeta;
-  spec: { replicas?: number; selector: LabelSelector; template: PodTemplateSpec };
+  spec: {
+    replicas?: number;
+    selector: LabelSelector;
+    template: PodTemplateSpec;
+    /** Default RollingUpdate with maxSurge and maxUnavailable 25% (a count or a percentage of replicas). */
+    strategy?: { type?: 'RollingUpdate' | 'Recreate'; rollingUpdate?: { maxSurge?: number | string; maxUnavailable?: number | string } };
+  };
 }
 
 export interface ReplicaSet {

@@ -44,6 +44,8 @@ export interface PodBookkeeping {
   pinnedNode?: string;
   /** The {@link ClusterState.capacityGeneration} at which the scheduler last found no node for the pod. */
   unschedulableAt?: number;
+  /** Simulated second at which the kubelet rejected the pod (OutOfpods): its owner replaces it only on a later tick. */
+  rejectedAt?: number;
 }
 
 /** The configuration objects a cluster was built from, kept as given. */
@@ -67,6 +69,8 @@ export class ClusterState {
    * on such cluster events.
    */
   capacityGeneration = 0;
+  /** Counts controller actions (pods created, bound, started, deleted; ReplicaSets scaled): a pass with none ends an instant. */
+  actions = 0;
   nextSeq = 0;
   nextUID = 0;
   settings: ClusterSettings;
@@ -102,6 +106,7 @@ export class ClusterState {
     const c = new ClusterState(structuredClone(this.settings), this.random.clone(), this.ipam.clone(), this.clusterIPs.clone(), this.nodePorts.clone());
     c.now = this.now;
     c.capacityGeneration = this.capacityGeneration;
+    c.actions = this.actions;
     c.nextSeq = this.nextSeq;
     c.nextUID = this.nextUID;
     c.nodes = structuredClone(this.nodes);

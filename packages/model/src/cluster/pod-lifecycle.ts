@@ -27,6 +27,7 @@ export function createPod(s: ClusterState, pod: Pod, pinnedNode?: string): void 
   pod.status = { phase: 'Pending' };
   s.pods.set(podKey(pod), pod);
   s.podBookkeeping.set(podKey(pod), { seq: s.nextSeq++, ...(pinnedNode !== undefined ? { pinnedNode } : {}) });
+  s.actions++;
 }
 
 /**
@@ -46,6 +47,7 @@ export function terminatePod(s: ClusterState, pod: Pod, gracePeriodSeconds = DEF
     return;
   }
   pod.metadata.deletionTimestamp = timestamp(s.now + gracePeriodSeconds);
+  s.actions++;
   const book = s.podBookkeeping.get(key) ?? { seq: s.nextSeq++ };
   book.removeAt = s.now + gracePeriodSeconds;
   s.podBookkeeping.set(key, book);
@@ -59,6 +61,7 @@ export function removePod(s: ClusterState, pod: Pod): void {
   s.pods.delete(key);
   s.podBookkeeping.delete(key);
   s.capacityGeneration++;
+  s.actions++;
 }
 
 /** Removes the terminating pods whose grace period has run out. */
@@ -131,6 +134,7 @@ export function runScheduler(s: ClusterState): boolean {
       setCondition(pod, { type: 'PodScheduled', status: 'True' });
       bindPod(nodes.find((x) => x.node.metadata.name === result.nodeName)!, pod);
       s.record('Normal', 'Scheduled', podName(pod), `Successfully assigned ${podKey(pod)} to ${result.nodeName}`);
+      s.actions++;
       changed = true;
     } else {
       const before = pod.status?.conditions?.find((c) => c.type === 'PodScheduled')?.message;
@@ -167,7 +171,10 @@ export function runKubelets(s: ClusterState): boolean {
         const message = `Node didn't have enough resource: pods, requested: 1, used: ${used}, capacity: ${capacity}`;
         pod.status = { phase: 'Failed', reason: 'OutOfpods', message: `Pod was rejected: ${message}` };
         s.record('Warning', 'OutOfpods', podName(pod), message);
+        const book = s.podBookkeeping.get(podKey(pod));
+        if (book) book.rejectedAt = s.now;
         s.capacityGeneration++;
+        s.actions++;
         changed = true;
         continue;
       }
@@ -175,12 +182,14 @@ export function runKubelets(s: ClusterState): boolean {
     }
     if (pod.spec.hostNetwork) {
       markRunning(pod, network.internalIP, network.internalIP);
+      s.actions++;
       changed = true;
       continue;
     }
     const result = s.ipam.assignPodIP(nodeName, podKey(pod));
     if (result.ok) {
       markRunning(pod, network.internalIP, result.ip);
+      s.actions++;
       changed = true;
       continue;
     }

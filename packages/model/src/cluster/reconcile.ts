@@ -4,7 +4,7 @@ import { PodIndex } from './pod-index.js';
 import { collectTerminated, runKubelets, runScheduler } from './pod-lifecycle.js';
 import { reconcileDaemonSet, reconcileDeployment, replicaSetsByOwner, reconcileReplicaSet, reconcileStatefulSet } from './workloads.js';
 
-/** Bound on controller passes in one instant (a StatefulSet of n pods takes n under OrderedReady). */
+/** Bound on controller passes in one instant (a StatefulSet of n pods takes about n under OrderedReady). */
 const MAX_PASSES = 1000;
 
 /** ipamd's reconcile period and the simulator's tick: simulated seconds. */
@@ -61,30 +61,25 @@ export function reconcileEndpointSlices(s: ClusterState): void {
 }
 
 /**
- * Every controller at the current instant: Deployments, ReplicaSets and DaemonSets once; StatefulSets, the
- * scheduler and the kubelets repeated until nothing more happens (a StatefulSet's next ordinal waits for the
- * previous one to be Ready, which happens in the same instant); then the EndpointSlice controller.
+ * Every controller at the current instant — Deployments, ReplicaSets, StatefulSets, DaemonSets, the scheduler, the
+ * kubelets — repeated until a pass does nothing (a rollout step or a StatefulSet's next ordinal waits for pods to be
+ * Ready, which happens in the same instant when they can start), then the EndpointSlice controller.
  * True when a pod changed state.
  */
 export function reconcile(s: ClusterState): boolean {
   let any = false;
   for (let pass = 0; pass < MAX_PASSES; pass++) {
-    const created = s.nextSeq;
-    const count = s.pods.size;
-    const index = pass === 0 || s.statefulSets.size > 0 ? new PodIndex(s.pods.values()) : undefined;
-    // Deployments, ReplicaSets and DaemonSets act once an instant: a pod the kubelet rejects at once (OutOfpods) is
-    // replaced on the next tick, not in a loop within this one.
-    if (pass === 0) {
-      const byOwner = replicaSetsByOwner(s);
-      for (const d of sorted(s.deployments)) reconcileDeployment(s, byOwner, d);
-      for (const rs of sorted(s.replicaSets)) reconcileReplicaSet(s, index!, rs);
-    }
-    for (const ss of sorted(s.statefulSets)) reconcileStatefulSet(s, index!, ss);
-    if (pass === 0) for (const ds of sorted(s.daemonSets)) reconcileDaemonSet(s, index!, ds);
+    const before = s.actions;
+    const index = new PodIndex(s.pods.values());
+    const byOwner = replicaSetsByOwner(s);
+    for (const d of sorted(s.deployments)) reconcileDeployment(s, index, byOwner, d);
+    for (const rs of sorted(s.replicaSets)) reconcileReplicaSet(s, index, rs);
+    for (const ss of sorted(s.statefulSets)) reconcileStatefulSet(s, index, ss);
+    for (const ds of sorted(s.daemonSets)) reconcileDaemonSet(s, index, ds);
     const scheduled = runScheduler(s);
     const started = runKubelets(s);
     any ||= scheduled || started;
-    if (!scheduled && !started && s.nextSeq === created && s.pods.size === count) break;
+    if (s.actions === before) break;
   }
   reconcileEndpointSlices(s);
   return any;
@@ -118,6 +113,11 @@ function waitingPods(s: ClusterState): number {
   return n;
 }
 
+function terminating(s: ClusterState): boolean {
+  for (const pod of s.pods.values()) if (pod.metadata.deletionTimestamp !== undefined) return true;
+  return false;
+}
+
 /**
  * True when time alone may still move a waiting pod: one waits for a sandbox (the IPAM may free or attach
  * addresses), or one waits for a node while a terminating pod will free a slot.
@@ -143,6 +143,7 @@ export function settle(s: ClusterState): void {
   for (let i = 0; i < SETTLE_MAX_TICKS && canProgress(s) && idle < SETTLE_IDLE_TICKS; i++) {
     const before = waitingPods(s);
     const changed = tick(s);
-    idle = changed || waitingPods(s) < before ? 0 : idle + 1;
+    // Waiting for a grace period to end is not idling: its end is certain.
+    idle = changed || waitingPods(s) < before || terminating(s) ? 0 : idle + 1;
   }
 }

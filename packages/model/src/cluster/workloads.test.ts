@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { buildCluster } from './build-cluster.js';
 import { NAME_ALPHABET, podTemplateHash, safeEncodeString } from './names.js';
+import { rollingUpdateBounds } from './workloads.js';
 import * as f from './testing/fixtures.js';
 
 const nodes = (n: number) => Array.from({ length: n }, (_, i) => f.node(`node-${i + 1}`, `10.0.0.${i + 11}`, { podCIDR: `10.244.${i}.0/24` }));
@@ -124,6 +125,53 @@ describe('workload controllers', () => {
     expect(byName.get(first)).toBe(0);
     expect([...byName.values()].sort()).toEqual([0, 2]);
     expect(c.pods().filter((p) => !p.metadata.deletionTimestamp).every((p) => !p.metadata.name.startsWith(`${first}-`))).toBe(true);
+  });
+
+  test('a rolling update on a full node keeps 3 of 4 pods available and steps through as old pods go', () => {
+    const full = nodes(1);
+    full[0]!.status!.capacity = { pods: '4' };
+    const d = f.deployment('default', 'web', 4);
+    const c = buildCluster(f.input({ nodes: full, deployments: [d] }));
+    const old = c.replicaSets()[0]!.metadata.name;
+    const next = structuredClone(d);
+    next.spec.template.spec.containers[0]!.image = 'app:v2';
+    c.apply([next]);
+    const scaling = c.events('Deployment default/web').filter((e) => e.reason === 'ScalingReplicaSet').map((e) => e.message);
+    expect(scaling).toContain(`Scaled down replica set ${old} to 3 from 4`);
+    expect(scaling).not.toContain(`Scaled down replica set ${old} to 0 from 4`);
+    // Each step waits for an old pod's 30 s grace period to free a slot.
+    expect(c.now).toBeGreaterThanOrEqual(90);
+    const byRS = Object.fromEntries(c.replicaSets().map((rs) => [rs.metadata.name, rs.spec.replicas]));
+    expect(byRS[old]).toBe(0);
+    const running = c.pods().filter((p) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp);
+    expect(running).toHaveLength(4);
+    expect(running.every((p) => !p.metadata.name.startsWith(`${old}-`))).toBe(true);
+  });
+
+  test('maxSurge and maxUnavailable: counts or percentages, surge rounded up and unavailability down', () => {
+    const d = (replicas: number, maxSurge?: number | string, maxUnavailable?: number | string) => {
+      const x = f.deployment('default', 'web', replicas);
+      x.spec.strategy = { type: 'RollingUpdate', rollingUpdate: { ...(maxSurge !== undefined ? { maxSurge } : {}), ...(maxUnavailable !== undefined ? { maxUnavailable } : {}) } };
+      return x;
+    };
+    expect(rollingUpdateBounds(d(10))).toEqual({ maxSurge: 3, maxUnavailable: 2 });
+    expect(rollingUpdateBounds(d(1))).toEqual({ maxSurge: 1, maxUnavailable: 0 });
+    expect(rollingUpdateBounds(d(4, 0, 0))).toEqual({ maxSurge: 0, maxUnavailable: 1 });
+    expect(rollingUpdateBounds(d(5, '50%', 2))).toEqual({ maxSurge: 3, maxUnavailable: 2 });
+  });
+
+  test('Recreate: the old pods go first, the new ones start once they are gone', () => {
+    const d = f.deployment('default', 'web', 2);
+    d.spec.strategy = { type: 'Recreate' };
+    const c = buildCluster(f.input({ nodes: nodes(1), deployments: [d] }));
+    const next = structuredClone(d);
+    next.spec.template.spec.containers[0]!.image = 'app:v2';
+    c.apply([next]);
+    expect(c.pods().every((p) => p.metadata.deletionTimestamp)).toBe(true);
+    c.advance(30);
+    const pods = c.pods();
+    expect(pods).toHaveLength(2);
+    expect(pods.every((p) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp)).toBe(true);
   });
 
   test('observed pods of a dump are adopted, not duplicated', () => {

@@ -105,10 +105,46 @@ function withoutHashLabel(template: PodTemplateSpec): string {
 }
 
 /**
- * Deployment → ReplicaSet `<name>-<pod-template-hash>`. A changed template gets a new ReplicaSet at full scale and
- * the old ones go to 0 at once (the real rolling update steps through maxSurge/maxUnavailable).
+ * `intstr.GetScaledValueFromIntOrPercent`: a count, or a percentage of `total` rounded up (maxSurge) or down
+ * (maxUnavailable).
  */
-export function reconcileDeployment(s: ClusterState, replicaSetsByOwner: Map<string, ReplicaSet[]>, d: Deployment): void {
+export function scaledValue(value: number | string | undefined, fallback: string, total: number, roundUp: boolean): number {
+  const v = value ?? fallback;
+  if (typeof v === 'number') return v;
+  const m = /^(\d+)%$/.exec(v);
+  if (!m) return Number.isInteger(Number(v)) ? Number(v) : 0;
+  const exact = (Number(m[1]) * total) / 100;
+  return roundUp ? Math.ceil(exact) : Math.floor(exact);
+}
+
+/** `ResolveFenceposts`: maxSurge and maxUnavailable as counts; both 0 would stall, so maxUnavailable becomes 1. */
+export function rollingUpdateBounds(d: Deployment): { maxSurge: number; maxUnavailable: number } {
+  const replicas = d.spec.replicas ?? 1;
+  const ru = d.spec.strategy?.rollingUpdate;
+  const maxSurge = scaledValue(ru?.maxSurge, '25%', replicas, true);
+  let maxUnavailable = scaledValue(ru?.maxUnavailable, '25%', replicas, false);
+  if (maxSurge === 0 && maxUnavailable === 0) maxUnavailable = 1;
+  return { maxSurge, maxUnavailable };
+}
+
+/** `Scaled up replica set web-7d4b9c to 3 from 1`: sets `replicas` and records the Deployment's event. */
+function scaleReplicaSet(s: ClusterState, d: Deployment, rs: ReplicaSet, replicas: number): void {
+  const from = rs.spec.replicas ?? 1;
+  if (from === replicas) return;
+  rs.spec.replicas = replicas;
+  s.actions++;
+  const ns = d.metadata.namespace ?? 'default';
+  s.record('Normal', 'ScalingReplicaSet', `Deployment ${ns}/${d.metadata.name}`, `Scaled ${replicas > from ? 'up' : 'down'} replica set ${rs.metadata.name} to ${replicas} from ${from}`);
+}
+
+/**
+ * Deployment → ReplicaSet `<name>-<pod-template-hash>`. A changed template gets a new ReplicaSet and the rollout
+ * follows the strategy as the deployment controller does: RollingUpdate scales the new ReplicaSet up within
+ * `replicas + maxSurge` pods and the old ones down while at least `replicas - maxUnavailable` pods are available
+ * (Ready, not terminating) — unhealthy old pods first —; Recreate scales the old ones to 0 and starts the new one
+ * once their pods are gone.
+ */
+export function reconcileDeployment(s: ClusterState, index: PodIndex, replicaSetsByOwner: Map<string, ReplicaSet[]>, d: Deployment): void {
   const ns = d.metadata.namespace ?? 'default';
   const owned = (replicaSetsByOwner.get(ownerKey(ns, 'Deployment', d.metadata.name)) ?? []).filter((rs) => isOwnedBy(rs.metadata, d));
   const wanted = withoutHashLabel(d.spec.template);
@@ -139,18 +175,64 @@ export function reconcileDeployment(s: ClusterState, replicaSetsByOwner: Map<str
       },
     };
     s.replicaSets.set(`${ns}/${current.metadata.name}`, current);
-    s.record('Normal', 'ScalingReplicaSet', `Deployment ${ns}/${d.metadata.name}`, `Scaled up replica set ${current.metadata.name} from 0 to ${d.spec.replicas ?? 1}`);
+    s.actions++;
+    owned.push(current);
   }
-  for (const rs of owned) if (rs !== current && rs.spec.replicas !== 0) rs.spec.replicas = 0;
-  current.spec.replicas = d.spec.replicas ?? 1;
+  const newRS = current;
+  const revision = (rs: ReplicaSet): number => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
+  // Oldest first, as the controller scales old ReplicaSets down.
+  const olds = owned.filter((rs) => rs !== newRS).sort((a, b) => revision(a) - revision(b));
+  const replicas = d.spec.replicas ?? 1;
+  const podsOf = (rs: ReplicaSet): Pod[] =>
+    (index.byOwner.get(ownerKey(ns, 'ReplicaSet', rs.metadata.name)) ?? []).filter((p) => s.pods.get(`${ns}/${p.metadata.name}`) === p);
+  const available = (rs: ReplicaSet): number => active(podsOf(rs)).filter(isPodReady).length;
+  const size = (rs: ReplicaSet): number => rs.spec.replicas ?? 1;
+
+  if (d.spec.strategy?.type === 'Recreate') {
+    for (const rs of olds) scaleReplicaSet(s, d, rs, 0);
+    if (olds.every((rs) => podsOf(rs).every(isPodFinished))) scaleReplicaSet(s, d, newRS, replicas);
+    return;
+  }
+  const { maxSurge, maxUnavailable } = rollingUpdateBounds(d);
+  // Scale the new ReplicaSet up, within replicas + maxSurge pods in all.
+  if (size(newRS) > replicas) scaleReplicaSet(s, d, newRS, replicas);
+  else {
+    const total = owned.reduce((n, rs) => n + size(rs), 0);
+    const up = Math.min(replicas + maxSurge - total, replicas - size(newRS));
+    if (up > 0) scaleReplicaSet(s, d, newRS, size(newRS) + up);
+  }
+  // Scale old ReplicaSets down while replicas - maxUnavailable pods stay available.
+  if (olds.every((rs) => size(rs) === 0)) return;
+  const minAvailable = replicas - maxUnavailable;
+  const all = owned.reduce((n, rs) => n + size(rs), 0);
+  let room = all - minAvailable - (size(newRS) - available(newRS));
+  if (room <= 0) return;
+  for (const rs of olds) {
+    const unhealthy = Math.min(room, size(rs) - available(rs));
+    if (unhealthy <= 0) continue;
+    scaleReplicaSet(s, d, rs, size(rs) - unhealthy);
+    room -= unhealthy;
+  }
+  const availableNow = owned.reduce((n, rs) => n + available(rs), 0);
+  let down = availableNow - minAvailable;
+  for (const rs of olds) {
+    if (down <= 0) break;
+    const by = Math.min(size(rs), down);
+    if (by <= 0) continue;
+    scaleReplicaSet(s, d, rs, size(rs) - by);
+    down -= by;
+  }
 }
 
 /** ReplicaSet: creates `<rs>-<5 random>` pods up to `replicas`, deletes the surplus. */
 export function reconcileReplicaSet(s: ClusterState, index: PodIndex, rs: ReplicaSet): void {
   const ns = rs.metadata.namespace ?? 'default';
-  const live = active(ownedPods(s, index, rs));
+  const owned = ownedPods(s, index, rs);
+  const live = active(owned);
   const want = rs.spec.replicas ?? 1;
-  for (let i = live.length; i < want; i++) {
+  // A pod the kubelet just rejected is replaced on a later tick (the real controller backs off), not in a loop.
+  const justRejected = owned.some((p) => s.podBookkeeping.get(`${ns}/${p.metadata.name}`)?.rejectedAt === s.now);
+  for (let i = live.length; i < (justRejected ? 0 : want); i++) {
     const name = uniquePodName(s, ns, rs.metadata.name);
     createPod(s, newPodFromTemplate(rs, name, rs.spec.template));
     s.record('Normal', 'SuccessfulCreate', `ReplicaSet ${ns}/${rs.metadata.name}`, `Created pod: ${name}`);
