@@ -373,3 +373,41 @@ describe('observed pod IPs (claimPodIP)', () => {
     expect(c.owner('10.0.0.201')).toMatchObject({ kind: 'prefix', nodeName: 'n1' });
   });
 });
+
+describe("ipamd's clock", () => {
+  it('frees an unused ENI only once it is a minute old', () => {
+    const c = cni({ WARM_IP_TARGET: '1' });
+    c.addNode({ nodeName: 'n1', instanceType: 't3.small', subnetCIDR: '10.0.0.0/24' });
+    for (let i = 0; i < 3; i++) {
+      c.assignPodIP('n1', `default/p${i}`);
+      c.advance(5);
+    }
+    const attached = c.events('n1').find((l) => l.reason === 'ENIAttached')!;
+    for (let i = 0; i < 3; i++) c.releasePodIP('n1', `default/p${i}`);
+    c.advance(attached.time + 55 - c.now);
+    expect(c.nodeStatus('n1').enis).toHaveLength(2); // 55 s old: kept
+    c.advance(10);
+    const freed = c.events('n1').find((l) => l.reason === 'ENIFreed')!;
+    expect(freed.time - attached.time).toBeGreaterThanOrEqual(60);
+    expect(freed.time - attached.time).toBeLessThan(65);
+    expect(c.nodeStatus('n1').enis).toHaveLength(1);
+  });
+
+  it('returns addresses to EC2 at most every 30 s', () => {
+    const c = cni({ WARM_IP_TARGET: '1' });
+    c.addNode({ nodeName: 'n1', instanceType: 'm5.large', subnetCIDR: '10.0.0.0/24' });
+    for (let i = 0; i < 8; i++) {
+      c.assignPodIP('n1', `default/p${i}`);
+      c.advance(5);
+    }
+    for (let i = 0; i < 8; i++) {
+      c.releasePodIP('n1', `default/p${i}`); // one more address over the target every 5 s
+      c.advance(5);
+    }
+    c.advance(120);
+    const times = c.events('n1').filter((l) => l.reason === 'IPsReleased').map((l) => l.time);
+    expect(times.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThan(30);
+    expect(c.nodeStatus('n1').totalIPs).toBe(1); // back to WARM_IP_TARGET
+  });
+});
