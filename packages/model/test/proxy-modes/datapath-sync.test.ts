@@ -94,7 +94,13 @@ describe('DatapathProxySync', () => {
       localTrafficDetector: '10.0.0.0/8',
       localhostNodePorts: false,
     });
-    expect(nodeConfigOf({ node: nodeA, config: cfg('iptables') })).toMatchObject({ localTrafficDetector: null, localhostNodePorts: true });
+    expect(nodeConfigOf({ node: nodeA, config: cfg('iptables'), serviceCIDRs: ['172.30.0.0/16'] })).toEqual({
+      mode: 'iptables',
+      masqueradeAll: false,
+      localTrafficDetector: null,
+      localhostNodePorts: true,
+    });
+    expect(nodeConfigOf({ node: nodeA, config: cfg('nftables'), serviceCIDRs: ['fd00::/108', '172.30.0.0/16'] })).toMatchObject({ serviceCIDR: '172.30.0.0/16', localhostNodePorts: false });
     expect(() => nodeConfigOf({ node: nodeA, config: cfg('ipvs', { ipvs: { scheduler: 'wlc' } }) })).toThrow(expect.objectContaining({ code: 'E_PROXY_IPVS_SCHEDULER' }));
     expect(() => nodeConfigOf({ node: nodeA, config: cfg('iptables', { detectLocalMode: 'BridgeInterface', detectLocal: { bridgeInterface: 'cbr0' } }) })).toThrow(
       expect.objectContaining({ code: 'E_PROXY_SYNC_DETECTOR' }),

@@ -19,6 +19,11 @@ export interface SyncNodeInput {
   config: ResolvedKubeProxyConfiguration;
   /** Overrides `config.localDetector` (e.g. `localDetectorFor` with the node's podCIDR for NodeCIDR). */
   localDetector?: LocalTrafficDetector;
+  /**
+   * The service CIDRs (`--service-cluster-ip-range`): in nftables mode an address in them that is no ClusterIP is
+   * dropped (`cluster-ips-check`). The datapath takes one IPv4 CIDR, the first given.
+   */
+  serviceCIDRs?: readonly string[];
 }
 
 /** What one call changed in the datapath. */
@@ -399,9 +404,11 @@ export function nodeConfigOf(input: SyncNodeInput): NodeConfig {
       hint: 'set ipvs.scheduler to rr (the default), lc, sh or mh',
     });
   }
+  const serviceCIDR = config.mode === 'nftables' ? input.serviceCIDRs?.map((c) => CIDR.parse(c, 'service CIDR')).find((c) => c.family === 'IPv4') : undefined;
   return {
     mode: config.mode,
     ...(config.mode === 'ipvs' ? { ipvsScheduler: config.ipvsScheduler as IpvsScheduler } : {}),
+    ...(serviceCIDR ? { serviceCIDR: serviceCIDR.toString() } : {}),
     masqueradeAll: config.masqueradeAll,
     localTrafficDetector: detector.kind === 'cidr' ? detector.cidr : null,
     localhostNodePorts: config.mode === 'iptables' && config.localhostNodePorts,
