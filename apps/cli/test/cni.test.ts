@@ -237,3 +237,91 @@ describe('kube-netsim cni plan: subnet size', () => {
     expect(plan.current.reason).toBe('subnet');
   });
 });
+
+const customNetworking = `apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata: { name: cn, region: us-west-2 }
+vpc:
+  cidr: 10.0.0.0/16
+  secondaryCIDRs: [100.64.0.0/16]
+  subnets:
+    private:
+      us-west-2a: { id: subnet-a, cidr: 10.0.0.0/24, az: us-west-2a }
+      us-west-2b: { id: subnet-b, cidr: 10.0.1.0/24, az: us-west-2b }
+      pods-a: { id: subnet-pods-a, cidr: 100.64.0.0/19, az: us-west-2a }
+      pods-b: { id: subnet-pods-b, cidr: 100.64.32.0/19, az: us-west-2b }
+nodeGroups:
+  - name: ng
+    instanceType: m5.large
+    desiredCapacity: 2
+    privateNetworking: true
+    subnets: [us-west-2a, us-west-2b]
+---
+apiVersion: crd.k8s.amazonaws.com/v1alpha1
+kind: ENIConfig
+metadata: { name: us-west-2a }
+spec: { subnet: subnet-pods-a, securityGroups: [sg-1] }
+---
+apiVersion: crd.k8s.amazonaws.com/v1alpha1
+kind: ENIConfig
+metadata: { name: us-west-2b }
+spec: { subnet: subnet-pods-b, securityGroups: [sg-1] }
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: { name: aws-node, namespace: kube-system }
+spec:
+  selector: { matchLabels: { k8s-app: aws-node } }
+  template:
+    metadata: { labels: { k8s-app: aws-node } }
+    spec:
+      hostNetwork: true
+      containers:
+        - name: aws-node
+          image: amazon-k8s-cni
+          env:
+            - { name: AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG, value: "true" }
+            - { name: ENI_CONFIG_LABEL_DEF, value: topology.kubernetes.io/zone }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: default }
+spec:
+  replicas: 6
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers: [{ name: web, image: nginx }]
+`;
+
+describe('kube-netsim cni ipam with custom networking', () => {
+  it('puts pod ENIs in the ENIConfig subnet of each node zone (ENI_CONFIG_LABEL_DEF=topology.kubernetes.io/zone)', async () => {
+    const r = await cli('cni', 'ipam', '-f', file('custom-networking.yaml', customNetworking), '--json');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.out) as CniIpamJson;
+    expect(json.nodes.map((n) => [n.subnetId, n.eniConfig, n.podSubnetId])).toEqual([
+      ['subnet-a', 'us-west-2a', 'subnet-pods-a'],
+      ['subnet-b', 'us-west-2b', 'subnet-pods-b'],
+    ]);
+    for (const n of json.nodes) {
+      expect(n.enis[0]!.secondaryIPs).toEqual([]);
+      for (const p of n.pods) expect(p.ip.startsWith('100.64.')).toBe(true);
+    }
+    expect(json.nodes.reduce((s, n) => s + n.assigned, 0)).toBe(6);
+  });
+});
+
+describe('kube-netsim cni ipam on a kubenet-style cluster', () => {
+  it('exits 2: its pod IPs come from host-local ranges', async () => {
+    const nodes = `apiVersion: v1
+kind: Node
+metadata: { name: worker-1 }
+spec: { podCIDR: 10.244.1.0/24 }
+status: { addresses: [{ type: InternalIP, address: 192.168.1.10 }] }
+`;
+    const r = await cli('cni', 'ipam', '-f', file('kubenet.yaml', nodes));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('pod IPs come from host-local, not the VPC CNI');
+  });
+});

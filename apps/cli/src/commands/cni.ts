@@ -16,7 +16,7 @@ import {
   renderIpRules,
   supportsPrefixDelegation,
 } from '@kube-netsim/model/cni';
-import { type Cluster, buildCluster, isKubenetStyle, resolveClusterConfig } from '@kube-netsim/model/cluster';
+import type { Cluster } from '@kube-netsim/model/cluster';
 import { UsageError } from '../exit.js';
 import type { Io } from '../io.js';
 import { clusterFromInput, readInput } from '../load.js';
@@ -92,22 +92,13 @@ function formulaLine(type: string, enis: number, ipv4: number, o: MaxPodsOptions
 
 // ---- ipam ------------------------------------------------------------------------------------------------------
 
-/** The cluster of the files with the VPC CNI as its IPAM (EKS-style input); kubenet-style input has none. */
+/** The cluster of the files, whose IPAM is the VPC CNI for EKS-style input; kubenet-style input has none. */
 function vpcCniCluster(input: ClusterInput): { cluster: Cluster; cni: VpcCni } {
   const cluster = clusterFromInput(input);
-  if (cluster.ipam instanceof VpcCni) return { cluster, cni: cluster.ipam };
-  if (isKubenetStyle(input)) {
-    throw new UsageError('these nodes carry spec.podCIDR and no ClusterConfig or aws-node DaemonSet: pod IPs come from host-local ranges, not the VPC CNI');
+  if (!(cluster.ipam instanceof VpcCni)) {
+    throw new UsageError(`pod IPs come from ${cluster.ipam.name}, not the VPC CNI: these nodes carry spec.podCIDR and there is neither a ClusterConfig nor an aws-node DaemonSet`);
   }
-  const resolved = resolveClusterConfig(input.clusterConfig);
-  const cni = new VpcCni({
-    vpcCIDRs: resolved.vpcCIDRs,
-    subnets: resolved.subnets,
-    ...(input.awsNodeEnv ? { env: input.awsNodeEnv } : {}),
-    eniConfigs: input.eniConfigs,
-  });
-  const built = buildCluster(input, { ipam: cni });
-  return { cluster: built, cni: built.ipam as VpcCni };
+  return { cluster, cni: cluster.ipam };
 }
 
 /** `--json` shape of `kube-netsim cni ipam`. */
