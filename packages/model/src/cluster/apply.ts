@@ -269,6 +269,7 @@ function holdsValues(svc: Service): boolean {
  * live cluster (missing namespaces are created; set ClusterIPs, NodePorts, pod IPs and statuses are kept).
  */
 export function applyObjects(s: ClusterState, objects: readonly KubeObject[], mode: AllocationMode): void {
+  s.actions++;
   // Services holding values sort first in observed mode, so a dynamic pick never takes a value a later one holds.
   const rank = (o: KubeObject): number => kindOrder(o) * 2 + (mode === 'observed' && o.kind === 'Service' && !holdsValues(o) ? 1 : 0);
   const list = [...objects].sort((a, b) => rank(a) - rank(b));

@@ -71,6 +71,8 @@ export class ClusterState {
   capacityGeneration = 0;
   /** Counts controller actions (pods created, bound, started, deleted; ReplicaSets scaled): a pass with none ends an instant. */
   actions = 0;
+  /** {@link ClusterState.actions} when the EndpointSlice controller last ran: with no action since, nothing changed for it. */
+  endpointsSyncedAt = -1;
   nextSeq = 0;
   nextUID = 0;
   settings: ClusterSettings;
@@ -107,6 +109,7 @@ export class ClusterState {
     c.now = this.now;
     c.capacityGeneration = this.capacityGeneration;
     c.actions = this.actions;
+    c.endpointsSyncedAt = this.endpointsSyncedAt;
     c.nextSeq = this.nextSeq;
     c.nextUID = this.nextUID;
     c.nodes = structuredClone(this.nodes);

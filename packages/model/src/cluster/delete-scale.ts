@@ -88,6 +88,7 @@ function deleteNamespaced(s: ClusterState, kind: string, ns: string, name: strin
 
 /** Deletes one object and what it owns (background cascading deletion, done at once). */
 export function deleteObject(s: ClusterState, ref: ObjectRef, gracePeriodSeconds?: number): void {
+  s.actions++;
   if (gracePeriodSeconds !== undefined && (!Number.isInteger(gracePeriodSeconds) || gracePeriodSeconds < 0)) {
     throw new KubeNetsimError('E_INVALID_DURATION', `Expected gracePeriodSeconds to be an integer ≥ 0, got ${gracePeriodSeconds}`);
   }
@@ -119,6 +120,7 @@ export function deleteObject(s: ClusterState, ref: ObjectRef, gracePeriodSeconds
 
 /** Sets `spec.replicas` of a Deployment, ReplicaSet or StatefulSet. */
 export function scaleWorkload(s: ClusterState, ref: { kind: ScalableKind; namespace: string; name: string }, replicas: number): void {
+  s.actions++;
   const object = `${ref.kind} ${ref.namespace}/${ref.name}`;
   if (!Number.isInteger(replicas) || replicas < 0) {
     throw new KubeNetsimError('E_WORKLOAD_INVALID', `Expected replicas to be an integer ≥ 0, got ${replicas}`, { object });

@@ -18,8 +18,13 @@ function sorted<T>(map: Map<string, T>): T[] {
   return [...map.keys()].sort().map((k) => map.get(k)!);
 }
 
-/** The EndpointSlice controller over every Service it manages (given slices are left as they are). */
+/**
+ * The EndpointSlice controller over every Service it manages (given slices are left as they are). It runs only when
+ * something happened since its last run ({@link ClusterState.actions}).
+ */
 export function reconcileEndpointSlices(s: ClusterState): void {
+  if (s.endpointsSyncedAt === s.actions) return;
+  s.endpointsSyncedAt = s.actions;
   const byService = new Map<string, string[]>();
   for (const [key, slice] of s.endpointSlices) {
     const svc = sliceServiceKey(slice);
