@@ -195,6 +195,55 @@ describe('nftables ruleset in the kernel', () => {
     });
   }
 
+  it('nft accepts every kind of rule the builder writes (check mode)', (ctx) => {
+    requireKernel(ctx, capability);
+    // Unnamed port, UDP and SCTP, eTP Local with local endpoints (local- chain), iTP Local without, affinity, LB
+    // source ranges containing the node, external IPs, masqueradeAll, NodePorts on every address (fib rules).
+    const wide = buildNftablesRuleset({
+      state: buildProxyServiceState({
+        services: [
+          makeService('a', 'unnamed', { clusterIP: '172.30.1.1', ports: [{ port: 80, protocol: 'TCP' }] }),
+          makeService('a', 'multi', {
+            type: 'LoadBalancer',
+            externalTrafficPolicy: 'Local',
+            internalTrafficPolicy: 'Local',
+            clusterIP: '172.30.1.2',
+            externalIPs: ['192.168.99.5'],
+            loadBalancerSourceRanges: ['192.168.0.0/16', '203.0.113.0/24'],
+            sessionAffinity: 'ClientIP',
+            ports: [
+              { name: 'dns', port: 53, protocol: 'UDP', nodePort: 31000 },
+              { name: 'sig', port: 3868, protocol: 'SCTP', nodePort: 31001 },
+            ],
+          }, { loadBalancer: { ingress: [{ ip: '1.2.3.9' }] } }),
+        ],
+        endpointSlices: [
+          makeSlice('a', 'unnamed', [{ addresses: ['10.180.5.1'] }], [{ port: 8080, protocol: 'TCP' }]),
+          makeSlice('a', 'multi', [{ addresses: ['10.180.5.2'], nodeName: 'node-a' }, { addresses: ['10.180.5.3'], nodeName: 'node-b' }], [
+            { name: 'dns', port: 5353, protocol: 'UDP' },
+            { name: 'sig', port: 3868, protocol: 'SCTP' },
+          ]),
+        ],
+        nodeName: 'node-a',
+      }),
+      node: { name: 'node-a', ips: [NODE_IP] },
+      config: resolveKubeProxyConfiguration({
+        apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+        kind: 'KubeProxyConfiguration',
+        mode: 'nftables',
+        clusterCIDR: '10.0.0.0/8',
+        nodePortAddresses: ['0.0.0.0/0'],
+        nftables: { masqueradeAll: true },
+      }),
+      serviceCIDRs: ['172.30.0.0/16', '172.31.0.0/16'],
+    });
+    const text = printNftablesRuleset(wide).replaceAll(' kube-proxy ', ' kube-proxy-check ');
+    for (const fragment of ['add chain ip kube-proxy-check local-', 'fib daddr type local', 'meta l4proto sctp dnat to', 'update @affinity-', '{ 172.30.0.0/16,172.31.0.0/16 }']) {
+      expect(text).toContain(fragment);
+    }
+    ns.exec(['nft', '-c', '-f', '-'], text); // throws with nft's message when a line is rejected
+  });
+
   it('keeps a ClientIP-affinity client on one endpoint', (ctx) => {
     requireKernel(ctx, capability);
     const answers = new Set<string>();
