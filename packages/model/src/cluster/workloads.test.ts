@@ -91,6 +91,17 @@ describe('workload controllers', () => {
     for (const p of c.pods('kube-system')) expect(p.metadata.name).toMatch(new RegExp(`^(node-exporter|aws-node)-${alphabet}{5}$`));
   });
 
+  test('a DaemonSet pod for a full node stays Pending with the scheduler message naming the other nodes', () => {
+    const ns = nodes(2);
+    ns[1]!.status!.capacity = { pods: '1' };
+    const c = buildCluster(f.input({ nodes: ns, pods: [f.pod('default', 'filler', {}, { nodeName: 'node-2' })], daemonSets: [f.daemonSet('kube-system', 'agent')] }));
+    const pending = c.pods('kube-system').filter((p) => !p.spec.nodeName);
+    expect(pending).toHaveLength(1);
+    expect(pending[0]!.status?.conditions?.[0]?.message).toBe(
+      "0/2 nodes are available: 1 Too many pods, 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling.",
+    );
+  });
+
   test('scaling a Deployment down deletes the newest pods first and they terminate for 30 s', () => {
     const c = buildCluster(f.input({ nodes: nodes(2), deployments: [f.deployment('default', 'web', 4)] }));
     c.scale({ kind: 'Deployment', namespace: 'default', name: 'web' }, 2);
