@@ -128,6 +128,25 @@ describe('explainIpvs', () => {
     expect(ex(state([np('Local')], [npEndpoints(false)]), '203.0.113.2', '192.168.0.2', 30080)).toMatchObject({ possibleEndpoints: ['10.180.0.2:80', '10.180.2.2:80'] });
   });
 
+  it('external IPs: Cluster policy masquerades (KUBE-EXTERNAL-IP), Local keeps the source and uses local endpoints', () => {
+    const ext = (policy: 'Cluster' | 'Local') =>
+      makeService('ns4', 'ext', { type: 'NodePort', externalTrafficPolicy: policy, clusterIP: '172.30.0.45', externalIPs: ['192.168.99.7'], ports: [{ ...http[0]!, nodePort: 30085 }] });
+    const slice = makeSlice('ns4', 'ext', [{ addresses: ['10.180.0.4'], nodeName: 'test-node' }, { addresses: ['10.180.2.4'], nodeName: 'node2' }], http);
+    const cluster = ex(state([ext('Cluster')], [slice]), '203.0.113.2', '192.168.99.7', 80);
+    expect(cluster).toMatchObject({ verdict: 'DNAT', possibleEndpoints: ['10.180.0.4:80', '10.180.2.4:80'], masquerade: true });
+    expect(cluster.rules).toContain('-A KUBE-SERVICES -m comment --comment "Kubernetes service external ip + port for masquerade and filter purpose" -m set --match-set KUBE-EXTERNAL-IP dst,dst -j KUBE-MARK-MASQ');
+    expect(ex(state([ext('Local')], [slice]), '203.0.113.2', '192.168.99.7', 80)).toMatchObject({ possibleEndpoints: ['10.180.0.4:80'], masquerade: false });
+    expect(state([ext('Local')], [slice]).boundAddresses).toEqual(['172.30.0.45', '192.168.99.7']);
+  });
+
+  it('SCTP NodePorts match the hash:ip,port set on the node address', () => {
+    const sctp = makeService('ns5', 'sig', { type: 'NodePort', clusterIP: '172.30.0.46', ports: [{ name: 'sig', port: 3868, protocol: 'SCTP', nodePort: 30086 }] });
+    const s = state([sctp], [makeSlice('ns5', 'sig', [{ addresses: ['10.180.2.6'] }], [{ name: 'sig', port: 3868, protocol: 'SCTP' }])]);
+    const e = explainIpvs(s, { from: '203.0.113.2', to: '192.168.1.2', port: 30086, protocol: 'SCTP' }, NODE.ips);
+    expect(e).toMatchObject({ verdict: 'DNAT', possibleEndpoints: ['10.180.2.6:3868'], masquerade: true });
+    expect(e.rules).toContain('SCTP 192.168.1.2:30086 rr');
+  });
+
   it('drops LoadBalancer traffic from outside loadBalancerSourceRanges', () => {
     const lb = makeService('ns3', 'lb', { type: 'LoadBalancer', clusterIP: '172.30.0.44', ports: [{ ...http[0]!, nodePort: 30081 }], loadBalancerSourceRanges: ['203.0.113.0/25'] }, { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } });
     const s = state([lb], [makeSlice('ns3', 'lb', [{ addresses: ['10.180.0.9'] }], http)]);
