@@ -330,6 +330,17 @@ export class NodeIpamd {
         return;
       }
       subnet = vpc.subnet(this.podSubnetId)!;
+      const home = vpc.subnet(this.subnetId)!;
+      if (subnet.zone !== home.zone) {
+        // EC2 creates the ENI but cannot attach it to an instance in another zone.
+        this.note(
+          now,
+          'error',
+          `Failed to attach ENI in subnet ${subnet.id} (${subnet.zone}) to an instance in ${home.zone}: InvalidParameterCombination: the ENI and the instance are not in the same availability zone`,
+          'ENIConfigZoneMismatch',
+        );
+        return;
+      }
     }
     const count = this.eniResourcesToAllocate(now);
     if (count <= 0) return;

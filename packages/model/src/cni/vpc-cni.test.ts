@@ -251,6 +251,15 @@ describe('custom networking', () => {
     expect(c.nodeStatus('n1').enis.map((e) => e.secondaryIPs.length)).toEqual([0, 9, 9]);
   });
 
+  it("an ENIConfig subnet in another zone gets no ENI attached: the node's pods cannot start", () => {
+    const c = cni(env, subnets, { vpcCIDRs: ['10.0.0.0/16', '100.64.0.0/16'], eniConfigs });
+    c.addNode({ nodeName: 'n1', instanceType: 'm5.large', zone: 'us-west-2b', labels: { 'topology.kubernetes.io/zone': 'us-west-2a' } });
+    expect(c.nodeStatus('n1').podSubnetId).toBe('subnet-pods-0'); // the label says 2a, the node is in 2b
+    expect(c.nodeStatus('n1').enis).toHaveLength(1);
+    expect(c.events('n1').map((l) => l.reason)).toContain('ENIConfigZoneMismatch');
+    expect(c.assignPodIP('n1', 'default/p').ok).toBe(false);
+  });
+
   it('rejects a subnet outside every VPC CIDR block', () => {
     const e = thrown(() => cni(env, subnets, { vpcCIDRs: ['10.0.0.0/16'] }));
     expect(e.code).toBe('E_SUBNET_OUTSIDE_VPC');
