@@ -1,6 +1,6 @@
 // The batch entry point: N packets in, N results out, one call. Each packet names its node and how it arrived.
 import { nowSeconds } from './core-state';
-import { flowHash } from './hash';
+import { flowHash, ctHash } from './hash';
 import { nodeDefined, nodeAt, localAddressFlags, NODE_MASQUERADE_ALL, NODE_LOCALHOST_NODEPORTS, NODE_HAS_DETECTOR,
   ADDR_NODEPORT, MODE_IPVS, MODE_NFTABLES, SCHED_LC, NODE_HAS_SERVICE_CIDR } from './nodes';
 import { findServiceSlot, touchServiceSlot, isClusterIP, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
@@ -66,7 +66,8 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       const pi: u32 = proto == 6 ? 0 : proto == 17 ? 1 : 2;
       const dst = load<u32>(pk, 20);
       const dport = load<u32>(pk, 24) & 0xffff;
-      const h = flowHash(load<u32>(pk), pi, load<u32>(pk, 12), load<u32>(pk, 16) & 0xffff, dst, dport);
+      const ports = ((load<u32>(pk, 16) & 0xffff) << 16) | dport;
+      const h = ctHash(((load<u32>(pk) + 1) << 8) | (pi << 4), load<u32>(pk, 12), dst, ports);
       store<u32>(groupHashes + (<usize>(k - base) << 2), h);
       sink ^= load<u32>(ctSlotPtr(h & ctMask), 12);
       sink ^= touchServiceSlot(pi, dst, dport);
@@ -113,7 +114,7 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       return;
     }
     const ports = (sport << 16) | dport;
-    const h = hGroup;
+    const h = hGroup; // ctHash of the key, from pass 1
     const tagKey = ((node + 1) << 8) | (pi << 4);
     const pos = ctFind(h, tagKey, src, dst, ports);
     if (pos >= 0) {
@@ -212,7 +213,8 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
 
     const mode = load<u32>(np, 4);
     const sched = load<u32>(np, 8);
-    const chosen = choose(mode, sched, node, <u32>spId, sp, block, list, lm, h, src, dst, !useLocal,
+    const flow = flowHash(node, pi, src, sport, dst, dport);
+    const chosen = choose(mode, sched, node, <u32>spId, sp, block, list, lm, flow, src, dst, !useLocal,
       (spFlags & SP_AFFINITY) != 0);
     if (affinityHit) flags |= F_AFFINITY;
     const rec = block + (<usize>load<u16>(list + (<usize>chosen << 1)) << 4);

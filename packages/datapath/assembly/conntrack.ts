@@ -1,5 +1,5 @@
 // Connection tracking: 5-tuple (per node) → the NAT applied. Array of structs, 32-byte slots aligned so two share
-// one 64-byte line and none straddles a line; linear probing from the flow hash; backward-shift deletion (no
+// one 64-byte line and none straddles a line; linear probing from ctHash of the key; backward-shift deletion (no
 // tombstones). Expired entries are dead to lookups at once and leave the table on a sweep or when their key returns.
 import { allocZeroed, nowSeconds, fail, ST_OK, ST_BAD_ARGUMENT, ST_BAD_PROTOCOL, protoIndex } from './core-state';
 import { lcUnbind, lcActivate } from './ipvs-lc';
@@ -103,12 +103,10 @@ function ctDeleteAt(slot: u32): void {
   ctCount--;
 }
 
-// The home slot of a stored entry, recomputed from its key (the flow hash is not stored: it costs 4 bytes a slot).
-import { flowHash } from './hash';
+// The home slot of a stored entry, recomputed from its key (the hash is not stored: it would cost 4 bytes a slot).
+import { ctHash } from './hash';
 function ctHomeOf(q: usize, mask: u32): u32 {
-  const t = load<u32>(q, 12);
-  const ports = load<u32>(q, 8);
-  return flowHash((t >>> 8) - 1, (t >>> 4) & 0xf, load<u32>(q), ports >>> 16, load<u32>(q, 4), ports & 0xffff) & mask;
+  return ctHash(load<u32>(q, 12) & ~CT_FLAGS, load<u32>(q), load<u32>(q, 4), load<u32>(q, 8)) & mask;
 }
 
 /**

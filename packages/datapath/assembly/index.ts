@@ -12,7 +12,7 @@ import { initLc } from './ipvs-lc';
 import { initRecent } from './recent';
 
 export { coreLastError, coreLastErrorDetail } from './core-state';
-export { coreHsiphash32, coreDraw, coreFlowHash } from './hash';
+export { coreHsiphash32, coreDraw, coreFlowHash, coreCtHash } from './hash';
 export { coreAddNode, coreConfigureNode, coreSetLocalAddress, coreRemoveLocalAddress } from './nodes';
 export { coreSetServicePort, coreRemoveServicePort, coreAddServiceAddress, coreRemoveServiceAddress, coreSetNodePort,
   coreServiceAddressCount, coreServiceTableBytes } from './services';

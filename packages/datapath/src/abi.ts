@@ -25,6 +25,7 @@ export interface CoreExports {
   coreHsiphash32(value: number, keyLo: number, keyHi: number): number;
   coreDraw(flow: number, seed: number, k: number): number;
   coreFlowHash(node: number, protoIndex: number, src: number, sport: number, dst: number, dport: number): number;
+  coreCtHash(tagKey: number, src: number, dst: number, ports: number): number;
 
   /** Adds a node: mode (ProxyModeCode), scheduler (SchedulerCode), NodeFlag bits, local-traffic detector CIDR, service CIDR. Id or −status. */
   coreAddNode(mode: number, scheduler: number, flags: number, detectorBase: number, detectorPrefix: number, serviceCidrBase: number, serviceCidrPrefix: number): number;

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { kubeProxyProbability } from '../src/index.js';
-import { draw, flowHash, hsiphash32 } from '../src/reference/index.js';
+import { ctHash, draw, flowHash, hsiphash32 } from '../src/reference/index.js';
 import { newDatapath } from './helpers.js';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
@@ -18,6 +18,11 @@ describe('hashes', () => {
       (node, pi, src, sport, dst, dport) => {
         expect(core.coreFlowHash(node, pi, src, sport, dst, dport) >>> 0).toBe(flowHash(node, pi, src, sport, dst, dport));
       }));
+  });
+  it('ctHash agrees', () => {
+    fc.assert(fc.property(u32, u32, u32, u32, (tag, src, dst, ports) => {
+      expect(core.coreCtHash(tag, src, dst, ports) >>> 0).toBe(ctHash(tag, src, dst, ports));
+    }));
   });
   it('hsiphash (SipHash-1-3 over u64) agrees between AssemblyScript i64 and BigInt', () => {
     fc.assert(fc.property(u32, fc.constantFrom(2654435761, 2654446892), (v, key) => {

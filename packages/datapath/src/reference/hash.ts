@@ -22,6 +22,11 @@ export function flowHash(node: number, protoIndex: number, src: number, sport: n
   return h;
 }
 
+/** Where a conntrack entry lives in the core's table (placement only; draws use flowHash). */
+export function ctHash(tagKey: number, src: number, dst: number, ports: number): number {
+  return mix32(Math.imul(src, 0x9e3779b1) ^ Math.imul(dst, 0x85ebca77) ^ Math.imul(ports, 0xc2b2ae3d) ^ Math.imul(tagKey, 0x27d4eb2f));
+}
+
 /** The k-th random draw of a flow: a function of seed, flow and k only. */
 export function draw(flow: number, seed: number, k: number): number {
   return mix32(flow ^ mix32((seed + Math.imul(k + 1, 0x9e3779b9)) >>> 0));

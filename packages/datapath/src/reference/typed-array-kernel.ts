@@ -8,7 +8,7 @@
 import { ArrivalCode, Layout, ResultFlag, Verdict } from '../abi.js';
 import type { Datapath } from '../datapath.js';
 import type { PacketBatch } from '../packet-batch.js';
-import { draw, flowHash } from './hash.js';
+import { ctHash, draw, flowHash } from './hash.js';
 
 const NONE = 0xffffffff;
 const CT_ASSURED = 1;
@@ -88,8 +88,8 @@ export class TypedArrayKernel {
         continue;
       }
       const ports = ((sport << 16) | dport) >>> 0;
-      const h = flowHash(node, pi, src, sport, dst, dport);
       const tagKey = (((node + 1) << 8) | (pi << 4)) >>> 0;
+      const h = ctHash(tagKey, src, dst, ports);
 
       // Conntrack lookup (linear probing over 8-word slots).
       let i = h & ctMask;
@@ -226,14 +226,15 @@ export class TypedArrayKernel {
       } else {
         list16 = (block + n * 16 + g * 8) >>> 1;
       }
+      const flow = flowHash(node, pi, src, sport, dst, dport);
       let chosen: number;
       if (mode === 0) {
         chosen = lm - 1;
         for (let r = 0; r + 1 < lm; r++) {
-          if ((draw(h, seed, r) & 0x7fffffff) < mem[statBase + lm - r]!) { chosen = r; break; }
+          if ((draw(flow, seed, r) & 0x7fffffff) < mem[statBase + lm - r]!) { chosen = r; break; }
         }
       } else {
-        chosen = Math.floor((draw(h, seed, 0) * lm) / 4294967296);
+        chosen = Math.floor((draw(flow, seed, 0) * lm) / 4294967296);
       }
       const rec = (block >>> 2) + mem16[list16 + chosen]! * 4;
       const epIp = mem[rec]!;
@@ -250,9 +251,7 @@ export class TypedArrayKernel {
   }
 
   #home(s: number): number {
-    const t = this.ct[s + 3]!;
-    const ports = this.ct[s + 2]!;
-    return flowHash((t >>> 8) - 1, (t >>> 4) & 0xf, this.ct[s]!, ports >>> 16, this.ct[s + 1]!, ports & 0xffff) & this.ctMask;
+    return ctHash((this.ct[s + 3]! & ~0xf) >>> 0, this.ct[s]!, this.ct[s + 1]!, this.ct[s + 2]!) & this.ctMask;
   }
 
   #deleteAt(slot: number): void {
