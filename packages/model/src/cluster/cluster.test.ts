@@ -52,6 +52,17 @@ describe('buildCluster', () => {
     expect(nodes.map((n) => n.metadata.labels!['topology.kubernetes.io/zone']).sort()).toEqual(['us-east-1a', 'us-east-1a', 'us-east-1b']);
   });
 
+  test('lookups by address: pod IP, node address, ClusterIP', () => {
+    const c = shop();
+    const pod = c.pods('shop')[0]!;
+    expect(c.podByIP(pod.status!.podIP!)?.metadata.name).toBe(pod.metadata.name);
+    const node = c.nodes()[0]!;
+    for (const ip of c.nodeNetwork(node.metadata.name)!.localAddresses) expect(c.nodeByIP(ip)?.metadata.name).toBe(node.metadata.name);
+    expect(c.podByIP(c.nodeNetwork(node.metadata.name)!.internalIP)).toBeUndefined();
+    expect(c.serviceByClusterIP('10.100.0.10')?.metadata.name).toBe('kube-dns');
+    expect(c.serviceByClusterIP('10.100.0.2')).toBeUndefined();
+  });
+
   test('system namespaces, the kubernetes Service on the 1st address and kube-dns on the 10th', () => {
     const c = shop();
     expect(c.namespaces().map((n) => n.metadata.name)).toEqual(['default', 'kube-node-lease', 'kube-public', 'kube-system', 'shop']);

@@ -136,6 +136,31 @@ export class Cluster {
     return byNamespaceAndName([...this.#s.pods.values()].filter((p) => p.spec.nodeName === nodeName));
   }
 
+  /**
+   * The pod holding `ip` as its own pod IP (host-network pods share their node's IP and are not returned), among pods
+   * that have not finished. A scan over every pod.
+   */
+  podByIP(ip: string): Pod | undefined {
+    for (const pod of this.#s.pods.values()) {
+      if (pod.status?.podIP === ip && !pod.spec.hostNetwork && pod.status.phase !== 'Succeeded' && pod.status.phase !== 'Failed') return pod;
+    }
+    return undefined;
+  }
+
+  /** The node one of whose local addresses is `ip` (its InternalIP, an ENI primary IP, a bridge gateway). */
+  nodeByIP(ip: string): Node | undefined {
+    for (const name of this.#s.nodes.keys()) {
+      if (this.#s.ipam.node(name)?.localAddresses.includes(ip)) return this.#s.nodes.get(name);
+    }
+    return undefined;
+  }
+
+  /** The Service whose ClusterIP is `ip`. */
+  serviceByClusterIP(ip: string): Service | undefined {
+    for (const svc of this.#s.services.values()) if (svc.spec.clusterIP === ip || svc.spec.clusterIPs?.includes(ip)) return svc;
+    return undefined;
+  }
+
   services(namespace?: string): Service[] {
     return byNamespaceAndName(this.#s.services.values(), namespace);
   }
