@@ -37,9 +37,13 @@ export function createPod(s: ClusterState, pod: Pod, pinnedNode?: string): void 
 export function terminatePod(s: ClusterState, pod: Pod, gracePeriodSeconds = DEFAULT_GRACE_PERIOD_SECONDS): void {
   const key = podKey(pod);
   if (pod.metadata.deletionTimestamp !== undefined) {
+    // Deleting again with a shorter grace period brings the end forward, as the API server does.
     const book = s.podBookkeeping.get(key);
-    if (book && (book.removeAt ?? Infinity) > s.now + gracePeriodSeconds) book.removeAt = s.now + gracePeriodSeconds;
     if (gracePeriodSeconds === 0) removePod(s, pod);
+    else if (book && (book.removeAt ?? Infinity) > s.now + gracePeriodSeconds) {
+      book.removeAt = s.now + gracePeriodSeconds;
+      pod.metadata.deletionTimestamp = timestamp(book.removeAt);
+    }
     return;
   }
   if (gracePeriodSeconds === 0 || !pod.spec.nodeName || !pod.status?.podIP) {
@@ -51,7 +55,7 @@ export function terminatePod(s: ClusterState, pod: Pod, gracePeriodSeconds = DEF
   const book = s.podBookkeeping.get(key) ?? { seq: s.nextSeq++ };
   book.removeAt = s.now + gracePeriodSeconds;
   s.podBookkeeping.set(key, book);
-  s.record('Normal', 'Killing', podName(pod), `Stopping container ${pod.spec.containers.map((c) => c.name).join(', ')}`);
+  for (const c of pod.spec.containers) s.record('Normal', 'Killing', podName(pod), `Stopping container ${c.name}`);
 }
 
 /** Removes a pod; its IP goes back to the IPAM (which applies its own cooldown before reuse). */
