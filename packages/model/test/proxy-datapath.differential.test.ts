@@ -63,7 +63,7 @@ const scenarioArb = fc.record({
   packets: fc.array(
     fc.record({
       service: fc.nat(),
-      target: fc.constantFrom('clusterIP', 'clusterIPOtherPort', 'unallocated', 'nodePort', 'nodePortSecondary', 'loadBalancer', 'other'),
+      target: fc.constantFrom('clusterIP', 'clusterIPOtherPort', 'unallocated', 'nodePort', 'nodePortSecondary', 'localhostNodePort', 'loadBalancer', 'other'),
       source: fc.constantFrom('pod', 'endpoint', 'host', 'external'),
       host: fc.integer({ min: 1, max: 4 }),
       srcPort: fc.integer({ min: 1024, max: 65535 }),
@@ -148,12 +148,16 @@ function packetOf(pk: PacketSpec, specs: ServiceSpec[], nodeIndex: number, mode:
   let port = 80;
   if (pk.target === 'nodePort' && s.type !== 'ClusterIP') [to, port] = [node.ips[0]!, 30000 + i];
   if (pk.target === 'nodePortSecondary' && s.type !== 'ClusterIP' && node.ips[1] !== undefined) [to, port] = [node.ips[1], 30000 + i];
+  // localhost NodePorts: iptables mode accepts them from host processes (iptables.localhostNodePorts, default true);
+  // a process connecting to 127.0.0.1 gets 127.0.0.1 as its source.
+  const localhost = pk.target === 'localhostNodePort' && s.type !== 'ClusterIP' && arrival === 'host';
+  if (localhost) [to, port] = ['127.0.0.1', 30000 + i];
   const hostToLoadBalancer = mode === 'iptables' && pk.source === 'host';
   if (pk.target === 'loadBalancer' && s.type === 'LoadBalancer' && !hostToLoadBalancer) to = `1.2.3.${10 + i}`;
   if (pk.target === 'other') to = '198.51.100.20';
   if (pk.target === 'unallocated') to = '172.30.200.1';
   if (pk.target === 'clusterIPOtherPort' && mode !== 'ipvs') port = 81;
-  return { from, to, port, protocol, arrival };
+  return { from: localhost ? '127.0.0.1' : from, to, port, protocol, arrival };
 }
 
 /** Runs the packets through the datapath on `nodeIndex` and checks each answer against the evaluator. */
