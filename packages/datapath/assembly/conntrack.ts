@@ -168,25 +168,55 @@ export function ctReserve(h: u32, tagKey: u32, src: u32, dst: u32, ports: u32, p
   return p;
 }
 
-/** Removes every expired entry; returns how many. */
+/**
+ * Removes every expired entry; returns how many. One pass in slot order, starting after an empty slot: expired
+ * entries are cleared, and each live entry that now has a hole between its home slot and itself moves back to the
+ * first such hole — what re-inserting it would do. Equivalent to backward-shift deletion one by one, but each slot is
+ * visited once and a key is hashed only when a hole precedes it in its cluster.
+ */
 export function coreConntrackSweep(): u32 {
   const size = ctMask + 1;
-  // Start just after an empty slot so no probe chain wraps across the starting point.
   let start: u32 = 0;
   while (start < size && load<u32>(ctSlotPtr(start), 12) != 0) start++;
-  if (start == size) start = 0;
+  if (start == size) return 0; // cannot happen: the table is at most ¾ full
   let removed: u32 = 0;
+  let hole: i32 = -1; // first empty slot of the current cluster, -1 when none
   let i = (start + 1) & ctMask;
-  for (let step: u32 = 0; step < size; step++) {
+  for (let step: u32 = 1; step < size; step++) {
     const p = ctSlotPtr(i);
-    if (load<u32>(p, 12) != 0 && !ctLive(p)) {
-      ctDeleteAt(i);
+    const t = load<u32>(p, 12);
+    if (t == 0) {
+      hole = -1; // a cluster ends: nothing after it can move before it
+    } else if (!ctLive(p)) {
+      ctForget(p);
+      memory.fill(p, 0, 32);
       removed++;
-      step--; // re-examine this slot: a later entry may have shifted into it
-      continue;
+      if (hole < 0) hole = <i32>i;
+    } else if (hole >= 0) {
+      const home = ctHomeOf(p, ctMask);
+      // The entry may move to the first empty slot in [home, i): the cluster's first hole if home is not after it.
+      let target: i32 = -1;
+      if (((<u32>hole - home) & ctMask) < ((i - home) & ctMask)) {
+        target = hole;
+      } else {
+        for (let j = home; j != i; j = (j + 1) & ctMask) {
+          if (load<u32>(ctSlotPtr(j), 12) == 0) { target = <i32>j; break; }
+        }
+      }
+      if (target >= 0) {
+        memory.copy(ctSlotPtr(<u32>target), p, 32);
+        memory.fill(p, 0, 32);
+        if (<u32>target == <u32>hole) {
+          // Next hole: the first empty slot after the one just filled (slot i is empty now, so the scan stops).
+          let j = (<u32>hole + 1) & ctMask;
+          while (load<u32>(ctSlotPtr(j), 12) != 0) j = (j + 1) & ctMask;
+          hole = <i32>j;
+        }
+      }
     }
     i = (i + 1) & ctMask;
   }
+  ctCount -= removed;
   statExpired += removed;
   return removed;
 }

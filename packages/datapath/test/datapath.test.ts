@@ -378,3 +378,31 @@ describe('nftables cluster-ips-check', () => {
     }
   });
 });
+
+describe('conntrack sweep on a dense table', () => {
+  it('removes exactly the expired entries and keeps every live one findable (against the reference)', async () => {
+    const fc = (await import('fast-check')).default;
+    const { ReferenceDatapath } = await import('../src/reference/index.js');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 47 }), fc.integer({ min: 0, max: 3 })), { minLength: 1, maxLength: 120 }), fc.integer({ min: 0, max: 0xffff }), (steps, seed) => {
+        const dp = newDatapath({ seed, conntrackMax: 48 }); // 64 slots, up to ¾ full: long clusters
+        const ref = new ReferenceDatapath({ seed, conntrackMax: 48 });
+        for (const t of [dp, ref] as const) {
+          const n = t.addNode({});
+          t.setServicePort(0, {});
+          t.addServiceAddress('UDP', CLUSTER_IP, 53, 0);
+          t.setEndpoints(0, [{ ip: '10.0.2.1', port: 53, node: n }, { ip: '10.0.2.2', port: 53, node: n }]);
+          t.setConntrackTimeouts('UDP', 2, 5);
+        }
+        const packet = (flow: number): PacketInput => ({ node: 0, arrival: 'pod', protocol: 'UDP', srcIP: '10.0.1.1', srcPort: 1000 + flow, dstIP: CLUSTER_IP, dstPort: 53 });
+        for (const [flow, advance] of steps) {
+          if (advance) { dp.advanceTime(advance); ref.advanceTime(advance); expect(dp.sweep()).toBe(ref.sweep()); }
+          expect(send(dp, [packet(flow)])).toEqual(ref.processAll([packet(flow)]));
+        }
+        const all = Array.from({ length: 48 }, (_, f) => packet(f));
+        expect(send(dp, all)).toEqual(ref.processAll(all));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
