@@ -392,7 +392,7 @@ describe('conntrack sweep on a dense table', () => {
           t.setServicePort(0, {});
           t.addServiceAddress('UDP', CLUSTER_IP, 53, 0);
           t.setEndpoints(0, [{ ip: '10.0.2.1', port: 53, node: n }, { ip: '10.0.2.2', port: 53, node: n }]);
-          t.setConntrackTimeouts('UDP', 2, 5);
+          t.setConntrackTimeouts('UDP', 6, 12);
         }
         const packet = (flow: number): PacketInput => ({ node: 0, arrival: 'pod', protocol: 'UDP', srcIP: '10.0.1.1', srcPort: 1000 + flow, dstIP: CLUSTER_IP, dstPort: 53 });
         for (const [flow, advance] of steps) {
