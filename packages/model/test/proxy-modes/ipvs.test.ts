@@ -42,6 +42,24 @@ describe('ipvs mode rendering', () => {
     );
   });
 
+  it('lists virtual and real servers in ipvsadm\'s order (libipvs compares addresses by their signed 32-bit difference)', () => {
+    const svc = makeService('ns1', 'dns', { type: 'NodePort', clusterIP: '10.96.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }, { name: 'dns-tcp', port: 53, protocol: 'TCP', nodePort: 30054 }] });
+    const slice = makeSlice('ns1', 'dns', [{ addresses: ['10.180.0.9'] }, { addresses: ['10.180.0.10'] }], [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }]);
+    const s = state([svc], [slice]);
+    // TCP (6) before UDP (17); 192.168.x before 10.96.x, since 0xC0A80002 − 0x0A60000A is negative as an int.
+    expect(printIpvsadm(s).split('\n').filter((l) => !l.startsWith('  ->') && /^(TCP|UDP)/.test(l))).toEqual([
+      'TCP  192.168.0.2:30054 rr',
+      'TCP  192.168.1.2:30054 rr',
+      'TCP  10.96.0.10:53 rr',
+      'UDP  192.168.0.2:30053 rr',
+      'UDP  192.168.1.2:30053 rr',
+      'UDP  10.96.0.10:53 rr',
+    ]);
+    // kube-proxy's endpoint order is by string (10.180.0.10 first); ipvsadm prints destinations by address.
+    expect(s.virtualServers[0]!.realServers.map((r) => r.ip)).toEqual(['10.180.0.10', '10.180.0.9']);
+    expect(printIpvsadm(s).split('\n').slice(4, 6).map((l) => l.trim().split(/\s+/)[1])).toEqual(['10.180.0.9:53', '10.180.0.10:53']);
+  });
+
   it('binds ClusterIPs to kube-ipvs0 and creates NodePort virtual servers on every node address, not loopback', () => {
     const s = state([np('Cluster')], [npEndpoints(false)]);
     expect(s.boundAddresses).toEqual(['172.30.0.42']);
@@ -144,7 +162,7 @@ describe('explainIpvs', () => {
     const s = state([sctp], [makeSlice('ns5', 'sig', [{ addresses: ['10.180.2.6'] }], [{ name: 'sig', port: 3868, protocol: 'SCTP' }])]);
     const e = explainIpvs(s, { from: '203.0.113.2', to: '192.168.1.2', port: 30086, protocol: 'SCTP' }, NODE.ips);
     expect(e).toMatchObject({ verdict: 'DNAT', possibleEndpoints: ['10.180.2.6:3868'], masquerade: true });
-    expect(e.rules).toContain('SCTP 192.168.1.2:30086 rr');
+    expect(e.rules).toContain('SCTP  192.168.1.2:30086 rr');
   });
 
   it('drops LoadBalancer traffic from outside loadBalancerSourceRanges', () => {

@@ -1,11 +1,11 @@
 import type { Protocol } from '../../api/meta.js';
 import { CIDR } from '../../ip/cidr.js';
-import { compareIPs } from '../../ip/address.js';
+import { ipv4ToInt } from '../../ip/address.js';
 import { categorizeEndpoints } from '../categorize-endpoints.js';
 import type { LocalTrafficDetector, ResolvedKubeProxyConfiguration } from '../config.js';
 import type { ProxyNode } from '../node.js';
 import { type EndpointInfo, type ProxyServiceState, type ServicePortInfo, endpointsOf } from '../service-port.js';
-import type { IpvsIpset, IpvsIptablesRule, IpvsNodeState, IpvsRuleMatch, IpvsVirtualServer } from './state.js';
+import type { IpvsIpset, IpvsIptablesRule, IpvsNodeState, IpvsRealServer, IpvsRuleMatch, IpvsVirtualServer } from './state.js';
 
 // One full sync of kube-proxy's ipvs proxier (pkg/proxy/ipvs/proxier.go: syncProxyRules, syncEndpoint,
 // writeIptablesRules, ipsetInfo, ipsetWithIptablesChain, iptablesJumpChain).
@@ -131,7 +131,24 @@ function iptRule(table: 'nat' | 'filter', chain: string, matches: IpvsRuleMatch[
   return { table, chain, text: parts.join(' '), matches: [...(opts.first ?? []), ...matches], target };
 }
 
-const byVirtualServer = (a: IpvsVirtualServer, b: IpvsVirtualServer) => (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : compareIPs(a.address, b.address) || a.port - b.port);
+const PROTOCOL_NUMBER: Readonly<Record<Protocol, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
+
+/** `ntohl(a) - ntohl(b)` stored in a C `int`: the 32-bit difference read as signed, as libipvs compares. */
+const signedDifference = (a: string, b: string) => (ipv4ToInt(a) - ipv4ToInt(b)) | 0;
+
+/**
+ * The order `ipvsadm -Ln` lists virtual servers in (libipvs `ipvs_cmp_services`): protocol number, then address,
+ * then port. Addresses compare by their 32-bit difference read as a signed int, so 192.168.0.2 sorts before
+ * 10.96.0.1 (the difference exceeds 2^31); ipvsadm really prints them that way.
+ */
+export function ipvsadmCompareServices(a: IpvsVirtualServer, b: IpvsVirtualServer): number {
+  return PROTOCOL_NUMBER[a.protocol] - PROTOCOL_NUMBER[b.protocol] || signedDifference(a.address, b.address) || a.port - b.port;
+}
+
+/** The order `ipvsadm -Ln` lists real servers in (libipvs `ipvs_cmp_dests`): address as above, then port. */
+export function ipvsadmCompareRealServers(a: IpvsRealServer, b: IpvsRealServer): number {
+  return signedDifference(a.ip, b.ip) || a.port - b.port;
+}
 
 /** kube-proxy's ipvs mode on one node after a full sync: virtual servers, kube-ipvs0 addresses, ipsets, iptables. */
 export function buildIpvsState(input: IpvsSyncInput): IpvsNodeState {
@@ -208,7 +225,7 @@ export function buildIpvsState(input: IpvsSyncInput): IpvsNodeState {
     if (sp.healthCheckNodePort !== 0) add('KUBE-HEALTH-CHECK-NODE-PORT', String(sp.healthCheckNodePort));
   }
   for (const ip of bound) add('KUBE-IPVS-IPS', ip);
-  virtualServers.sort(byVirtualServer);
+  virtualServers.sort(ipvsadmCompareServices);
 
   const rules = writeIptablesRules(sets, config.masqueradeAll, detector, mark, lbNoNodeAccess);
   const jumpRules = JUMPS.map(([table, from, to, comment]) => iptRule(table, from, [], to, { comment }));

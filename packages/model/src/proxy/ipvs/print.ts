@@ -1,5 +1,5 @@
 import { sha256 } from '../sha256.js';
-import { IPVS_DUMMY_DEVICE } from './build.js';
+import { IPVS_DUMMY_DEVICE, ipvsadmCompareRealServers } from './build.js';
 import type { IpvsNodeState, IpvsRealServer, IpvsVirtualServer } from './state.js';
 
 // The ipvs mode's state as the node's tools print it: `ipvsadm -Ln`, `ip addr show kube-ipvs0`, the
@@ -8,10 +8,10 @@ import type { IpvsNodeState, IpvsRealServer, IpvsVirtualServer } from './state.j
 /** Connection counts of one real server (`ActiveConn`, `InActConn`), e.g. from a simulation; 0 when absent. */
 export type IpvsConnectionCounts = (vs: IpvsVirtualServer, rs: IpvsRealServer) => { active: number; inactive: number } | undefined;
 
-/** `TCP  10.96.0.10:53 rr persistent 10800`, as ipvsadm prints a virtual server (protocol padded to 4). */
+/** `TCP  10.96.0.10:53 rr persistent 10800`, as ipvsadm prints a virtual server (`"%s  %s"`, then the scheduler). */
 export function ipvsVirtualServerLine(vs: IpvsVirtualServer): string {
   const persistent = vs.persistentTimeout === undefined ? '' : ` persistent ${vs.persistentTimeout}`;
-  return `${vs.protocol.padEnd(4)} ${vs.address}:${vs.port} ${vs.scheduler}${persistent}`;
+  return `${vs.protocol}  ${vs.address}:${vs.port} ${vs.scheduler}${persistent}`;
 }
 
 /** `  -> 10.244.1.3:80                Masq    1      0          0         ` (ipvsadm's `%-28s %-7s %-6d %-10u %-10u`). */
@@ -21,7 +21,7 @@ export function ipvsRealServerLine(rs: IpvsRealServer, active = 0, inactive = 0)
 
 /**
  * `ipvsadm -Ln` of the node. The kernel's table size (4096) and IPVS version (1.2.1) are those of a stock kernel;
- * virtual servers are listed sorted (as with `--sort`), real servers in kube-proxy's endpoint order.
+ * virtual servers and real servers are sorted as ipvsadm sorts them (see `ipvsadmCompareServices`).
  */
 export function printIpvsadm(state: IpvsNodeState, counts?: IpvsConnectionCounts): string {
   const out = [
@@ -31,7 +31,7 @@ export function printIpvsadm(state: IpvsNodeState, counts?: IpvsConnectionCounts
   ];
   for (const vs of state.virtualServers) {
     out.push(ipvsVirtualServerLine(vs));
-    for (const rs of vs.realServers) {
+    for (const rs of [...vs.realServers].sort(ipvsadmCompareRealServers)) {
       const c = counts?.(vs, rs);
       out.push(ipvsRealServerLine(rs, c?.active ?? 0, c?.inactive ?? 0));
     }

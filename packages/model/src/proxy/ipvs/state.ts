@@ -61,7 +61,7 @@ export interface IpvsIptablesRule {
 
 /** Everything kube-proxy in ipvs mode keeps on one node after a full sync. */
 export interface IpvsNodeState {
-  /** Sorted by protocol, address, port (as `ipvsadm -Ln --sort` lists them). */
+  /** In the order `ipvsadm -Ln` lists them (`ipvsadmCompareServices`). Real servers are in kube-proxy's order. */
   virtualServers: IpvsVirtualServer[];
   /** Addresses bound to kube-ipvs0 (ClusterIPs, and external/LB IPs that are no other interface's), in bind order. */
   boundAddresses: string[];
