@@ -79,3 +79,4 @@ export { type IpvsExplainOptions, explainIpvs, ipvsLocalAddresses } from './ipvs
 export { type IpvsConnectionCounts, ipvsRealServerLine, ipvsVirtualServerLine, printIpsetSave, printIpvsIptablesRestore, printIpvsadm, printKubeIpvs0 } from './ipvs/print.js';
 export type { IpvsIpset, IpvsIptablesRule, IpvsNodeState, IpvsRealServer, IpvsRuleMatch, IpvsVirtualServer } from './ipvs/state.js';
 export { DatapathProxySync, type SyncChange, type SyncNodeInput, nodeConfigOf, nodePortFlags } from './sync/datapath-sync.js';
+export { ipvsadmCompareRealServers, ipvsadmCompareServices } from './ipvs/build.js';
