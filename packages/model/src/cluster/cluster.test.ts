@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { KubeNetsimError } from '../errors.js';
 import { CIDR } from '../ip/index.js';
+import type { VpcCni } from '../cni/vpc-cni.js';
 import { buildCluster } from './build-cluster.js';
 import type { Cluster } from './cluster.js';
 import * as f from './testing/fixtures.js';
@@ -72,6 +73,15 @@ describe('buildCluster', () => {
     expect(CIDR.parse('10.100.0.0/16').contains(web.spec.clusterIP!)).toBe(true);
     expect(web.spec.ports![0]!.nodePort).toBeGreaterThanOrEqual(30086);
     expect(c.allocatedClusterIPs()).toContain(web.spec.clusterIP);
+  });
+
+  test('with the VPC CNI the build lets ipamd reach its warm target: a warm ENI beside the primary one', () => {
+    const c = shop();
+    const cni = c.ipam as VpcCni;
+    expect(cni.name).toBe('aws-vpc-cni');
+    expect(cni.pending()).toBe(false);
+    for (const node of c.nodes()) expect(cni.nodeStatus(node.metadata.name).enis).toHaveLength(2);
+    expect(c.now).toBeLessThanOrEqual(30);
   });
 
   test('a VPC inside 10.0.0.0/8 moves the service CIDR to 172.20.0.0/16', () => {

@@ -49,6 +49,12 @@ export interface PodIPAM {
   releasePodIP(nodeName: string, podKey: string): void;
   /** Runs the IPAM's own clock (warm-pool reconcile, cooldowns) forward by `seconds`. */
   advance(seconds: number): void;
+  /**
+   * Optional: true while the IPAM's own reconcile would still change something on a coming tick (a warm pool below
+   * its target). After a change the cluster lets a little time run (at most 30 s) until it is false, so the state a
+   * user sees includes the refilled pools.
+   */
+  pending?(): boolean;
   /** A deep copy, so a failed change can be rolled back. */
   clone(): PodIPAM;
 }

@@ -13,6 +13,8 @@ export const TICK_SECONDS = 5;
 const SETTLE_MAX_TICKS = 120;
 /** A settle stops after this many ticks in a row in which no waiting pod made progress (30 s: ipamd acts within a tick). */
 const SETTLE_IDLE_TICKS = 6;
+/** At most this many ticks (30 s) for the IPAM to reach its warm targets after a change. */
+const IPAM_WARMUP_TICKS = 6;
 
 function sorted<T>(map: Map<string, T>): T[] {
   return [...map.keys()].sort().map((k) => map.get(k)!);
@@ -151,4 +153,6 @@ export function settle(s: ClusterState): void {
     // Waiting for a grace period to end is not idling: its end is certain.
     idle = changed || waitingPods(s) < before || terminating(s) ? 0 : idle + 1;
   }
+  // Let the IPAM refill its warm pools (ipamd's next ticks), as a user looking a few seconds later would see.
+  for (let i = 0; i < IPAM_WARMUP_TICKS && s.ipam.pending?.(); i++) tick(s);
 }

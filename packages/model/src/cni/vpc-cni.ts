@@ -321,6 +321,11 @@ export class VpcCni implements PodIPAM {
 
   // ---- inspection ---------------------------------------------------------------------------------------------
 
+  /** `PodIPAM.pending`: some node's warm pool is below its target, so ipamd grows it on a coming tick. */
+  pending(): boolean {
+    return this.nodeNames().some((n) => this.nodeStatus(n).poolTooLow);
+  }
+
   nodeNames(): string[] {
     return [...this.nodes.keys()];
   }

@@ -63,6 +63,10 @@ export class FaultyIPAM implements PodIPAM {
     this.inner.advance(seconds);
   }
 
+  pending(): boolean {
+    return this.inner.pending?.() ?? false;
+  }
+
   clone(): FaultyIPAM {
     return new FaultyIPAM(this.inner.clone(), this.#countdown);
   }
