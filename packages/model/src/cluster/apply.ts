@@ -161,6 +161,17 @@ function validateWorkload(w: Workload): void {
   const sel = w.spec.selector;
   if (!sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0)) fail('spec.selector: Required value');
   if (!w.spec.template?.spec?.containers?.length) fail('spec.template.spec.containers: Required value');
+  if (w.kind === 'Deployment' && w.spec.strategy) {
+    const { type, rollingUpdate } = w.spec.strategy;
+    if (type !== undefined && type !== 'RollingUpdate' && type !== 'Recreate') fail(`spec.strategy.type: Unsupported value: "${String(type)}": supported values: "Recreate", "RollingUpdate"`);
+    if (type === 'Recreate' && rollingUpdate) fail("spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is 'Recreate'");
+    for (const field of ['maxSurge', 'maxUnavailable'] as const) {
+      const v = rollingUpdate?.[field];
+      if (v === undefined) continue;
+      const ok = typeof v === 'number' ? Number.isInteger(v) && v >= 0 : /^\d+%$/.test(v) && (field === 'maxSurge' || Number(v.slice(0, -1)) <= 100);
+      if (!ok) fail(`spec.strategy.rollingUpdate.${field}: Invalid value: ${JSON.stringify(v)}: must be a whole number ≥ 0 or a percentage such as "25%"`);
+    }
+  }
   if (!matchesLabelSelector(sel, w.spec.template.metadata?.labels)) {
     fail(`spec.template.metadata.labels: Invalid value: ${JSON.stringify(w.spec.template.metadata?.labels ?? {})}: \`selector\` does not match template \`labels\``);
   }

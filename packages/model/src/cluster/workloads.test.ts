@@ -169,6 +169,8 @@ describe('workload controllers', () => {
     expect(rollingUpdateBounds(d(1))).toEqual({ maxSurge: 1, maxUnavailable: 0 });
     expect(rollingUpdateBounds(d(4, 0, 0))).toEqual({ maxSurge: 0, maxUnavailable: 1 });
     expect(rollingUpdateBounds(d(5, '50%', 2))).toEqual({ maxSurge: 3, maxUnavailable: 2 });
+    const c = buildCluster(f.input({ nodes: nodes(1) }));
+    expect(() => c.apply([d(2, 'lots')])).toThrow('spec.strategy.rollingUpdate.maxSurge: Invalid value: "lots"');
   });
 
   test('Recreate: the old pods go first, the new ones start once they are gone', () => {
