@@ -6,7 +6,7 @@ import { nodeDefined, nodeAt, localAddressFlags, NODE_MASQUERADE_ALL, NODE_LOCAL
 import { findServiceSlot, touchServiceSlot, isClusterIP, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
   SP_EXTERNAL_LOCAL, SP_AFFINITY } from './services';
 import { epBlock, epCount, clusterCount, groupCount, clusterListPtr, localList } from './endpoints';
-import { ctFind, ctReserve, ctWrite, ctTouch, ctTimeout, ctEvicted, ctSlotPtr, ctMask, CT_SNAT, CT_LC } from './conntrack';
+import { ctFind, ctSlotHolds, ctReserve, ctWrite, ctTouch, ctTimeout, ctEvicted, ctSlotPtr, ctMask, CT_SNAT, CT_LC } from './conntrack';
 import { choose, affinityHit } from './select';
 import { lcBind } from './ipvs-lc';
 
@@ -46,6 +46,9 @@ const localOut: usize = memory.data(8);
 /** Packets per prefetch group: hashes and first touches of a group are issued before any lookup depends on them. */
 const GROUP: u32 = 16;
 const groupHashes: usize = memory.data(GROUP * 4);
+/** Pass-2 hints per packet of the group: conntrack slot of a live entry (or -1), service slot (or -1). */
+const groupCtSlots: usize = memory.data(GROUP * 4);
+const groupSvcSlots: usize = memory.data(GROUP * 4);
 /** Keeps the touching loads alive (the optimizer may not drop a load whose value reaches memory). */
 let prefetchSink: u32 = 0;
 
@@ -72,8 +75,9 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       sink ^= load<u32>(ctSlotPtr(h & ctMask), 12);
       sink ^= touchServiceSlot(pi, dst, dport);
     }
-    // Pass 2 (read-only hints): packets that miss conntrack will need their service-port and its endpoints; touch
-    // those lines too. Pass 3 then processes the packets in order with the exact sequential semantics.
+    // Pass 2 (read-only hints): which packets hit conntrack, and for the others their service slot; touch the
+    // service-port and endpoint lines those will need. Pass 3 then processes the packets in order with the exact
+    // sequential semantics, re-checking each hint (an earlier packet of the group may have changed conntrack).
     for (let k = base; k < end; k++) {
       const pk = inPtr + (<usize>k << 5);
       const proto = load<u32>(pk, 8);
@@ -82,8 +86,12 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       const dst = load<u32>(pk, 20);
       const ports = ((load<u32>(pk, 16) & 0xffff) << 16) | (load<u32>(pk, 24) & 0xffff);
       const h = load<u32>(groupHashes + (<usize>(k - base) << 2));
-      if (ctFind(h, ((node + 1) << 8) | (pi << 4), load<u32>(pk, 12), dst, ports) >= 0) continue;
+      const ct = ctFind(h, ((node + 1) << 8) | (pi << 4), load<u32>(pk, 12), dst, ports);
+      store<i32>(groupCtSlots + (<usize>(k - base) << 2), ct >= 0 ? ct : -1);
+      store<i32>(groupSvcSlots + (<usize>(k - base) << 2), -1);
+      if (ct >= 0) continue;
       const slot = findServiceSlot(pi, dst, ports & 0xffff);
+      store<i32>(groupSvcSlots + (<usize>(k - base) << 2), slot);
       if (slot < 0) continue;
       const sp = spAt(serviceSlotSp(slot));
       const block = epBlock(sp);
@@ -92,14 +100,18 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       for (let off: u32 = 0; off < bytes && off < 256; off += 64) sink ^= load<u32>(block + off);
       sink ^= load<u32>(clusterListPtr(block, epCount(sp), groupCount(sp)));
     }
-    for (let k = base; k < end; k++) processOne(inPtr + (<usize>k << 5), outPtr + <usize>k * RESULT_SIZE, load<u32>(groupHashes + (<usize>(k - base) << 2)));
+    for (let k = base; k < end; k++) {
+      const g = <usize>(k - base) << 2;
+      processOne(inPtr + (<usize>k << 5), outPtr + <usize>k * RESULT_SIZE, load<u32>(groupHashes + g),
+        load<i32>(groupCtSlots + g), load<i32>(groupSvcSlots + g));
+    }
   }
   prefetchSink ^= sink;
   return n;
 }
 
 // @ts-ignore: decorator
-@inline function processOne(pk: usize, out: usize, hGroup: u32): void {
+@inline function processOne(pk: usize, out: usize, hGroup: u32, ctHint: i32, svcHint: i32): void {
   {
     const node = load<u32>(pk);
     const arrival = load<u32>(pk, 4);
@@ -116,7 +128,10 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
     const ports = (sport << 16) | dport;
     const h = hGroup; // ctHash of the key, from pass 1
     const tagKey = ((node + 1) << 8) | (pi << 4);
-    const pos = ctFind(h, tagKey, src, dst, ports);
+    // The pass-2 slot still holds this live flow unless an earlier packet evicted it: check the key, else search.
+    let pos: i32 = -1;
+    if (ctHint >= 0 && ctSlotHolds(<u32>ctHint, tagKey, src, dst, ports)) pos = ctHint;
+    else pos = ctFind(h, tagKey, src, dst, ports);
     if (pos >= 0) {
       const c = ctTouch(<u32>pos);
       const nport = load<u32>(c, 20);
@@ -129,7 +144,8 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
     let spId: i32 = -1;
     let external = false;
     let flags: u32 = 0;
-    const slot = findServiceSlot(pi, dst, dport);
+    // Service tables do not change during a batch: the pass-2 slot is exact when it was computed.
+    const slot = ctHint < 0 ? svcHint : findServiceSlot(pi, dst, dport);
     const np = nodeAt(node);
     const nflags = load<u32>(np);
     if (slot >= 0) {

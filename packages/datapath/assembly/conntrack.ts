@@ -88,6 +88,14 @@ export function coreSetConntrackTimeouts(proto: u32, unassured: u32, assured: u3
   }
 }
 
+/** Whether slot `i` holds this key, live (a cheap re-check of a slot found earlier in the batch). */
+// @ts-ignore: decorator
+@inline export function ctSlotHolds(i: u32, tagKey: u32, src: u32, dst: u32, ports: u32): bool {
+  const p = ctPtr + (<usize>i << 5);
+  return (load<u32>(p, 12) & ~CT_FLAGS) == tagKey && load<u32>(p) == src && load<u32>(p, 4) == dst &&
+    load<u32>(p, 8) == ports && ctLive(p);
+}
+
 /** Counts a connection leaving the table (IPVS lc bookkeeping). */
 function ctForget(p: usize): void {
   const t = load<u32>(p, 12);
