@@ -1,5 +1,6 @@
 import type { Pod, PodCondition } from '../api/index.js';
 import { type ClusterState, timestamp } from './cluster-state.js';
+import { firstUntoleratedTaint } from './labels.js';
 import { podKey, podName } from './pods.js';
 import { type SchedulingNode, bindPod, occupiesNode, schedulePod, schedulingNode } from './scheduler.js';
 
@@ -66,6 +67,20 @@ export function removePod(s: ClusterState, pod: Pod): void {
   s.podBookkeeping.delete(key);
   s.capacityGeneration++;
   s.actions++;
+}
+
+/**
+ * The taint eviction controller: a pod on a node with a NoExecute taint it does not tolerate is deleted
+ * (`tolerationSeconds` is not modelled: eviction is immediate).
+ */
+export function evictForNoExecuteTaints(s: ClusterState): void {
+  for (const pod of s.pods.values()) {
+    if (!pod.spec.nodeName || pod.metadata.deletionTimestamp !== undefined || !occupiesNode(pod)) continue;
+    const taints = s.nodes.get(pod.spec.nodeName)?.spec?.taints?.filter((t) => t.effect === 'NoExecute');
+    if (!taints?.length || !firstUntoleratedTaint(taints, pod.spec.tolerations)) continue;
+    s.record('Normal', 'TaintManagerEviction', podName(pod), `Marking for deletion Pod ${podKey(pod)}`);
+    terminatePod(s, pod);
+  }
 }
 
 /** Removes the terminating pods whose grace period has run out. */

@@ -1,7 +1,7 @@
 import type { ClusterState } from './cluster-state.js';
 import { type EndpointSliceContext, deriveEndpointSlices, hasManagedEndpoints, sliceServiceKey } from './endpoint-slices.js';
 import { PodIndex } from './pod-index.js';
-import { collectTerminated, runKubelets, runScheduler } from './pod-lifecycle.js';
+import { collectTerminated, evictForNoExecuteTaints, runKubelets, runScheduler } from './pod-lifecycle.js';
 import { reconcileDaemonSet, reconcileDeployment, replicaSetsByOwner, reconcileReplicaSet, reconcileStatefulSet } from './workloads.js';
 
 /** Bound on controller passes in one instant (a StatefulSet of n pods takes about n under OrderedReady). */
@@ -77,6 +77,7 @@ export function reconcile(s: ClusterState): boolean {
   let any = false;
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const before = s.actions;
+    evictForNoExecuteTaints(s);
     const index = new PodIndex(s.pods.values());
     const byOwner = replicaSetsByOwner(s);
     for (const d of sorted(s.deployments)) reconcileDeployment(s, index, byOwner, d);

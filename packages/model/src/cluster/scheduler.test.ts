@@ -50,6 +50,24 @@ describe('scheduler', () => {
     expect(c.pod('default', 'any')?.spec.nodeName).toBe('node-2');
   });
 
+  test('a NoExecute taint evicts the pods that do not tolerate it; their Deployment moves them', () => {
+    const c = buildCluster(
+      f.input({
+        nodes: nodes(2),
+        deployments: [f.deployment('default', 'web', 4)],
+        daemonSets: [f.daemonSet('kube-system', 'agent', { tolerations: [{ operator: 'Exists' }] })],
+      }),
+    );
+    const node1 = c.node('node-1')!;
+    c.apply([{ ...node1, spec: { ...node1.spec, taints: [{ key: 'maintenance', effect: 'NoExecute' }] } }]);
+    const live = c.pods().filter((p) => !p.metadata.deletionTimestamp);
+    expect(live.filter((p) => p.metadata.name.startsWith('web-')).every((p) => p.spec.nodeName === 'node-2')).toBe(true);
+    expect(live.filter((p) => p.metadata.name.startsWith('web-'))).toHaveLength(4);
+    // The DaemonSet pod tolerates everything and stays.
+    expect(live.filter((p) => p.metadata.name.startsWith('agent-')).map((p) => p.spec.nodeName).sort()).toEqual(['node-1', 'node-2']);
+    expect(c.events().some((e) => e.reason === 'TaintManagerEviction')).toBe(true);
+  });
+
   test('a second pod wanting the same hostPort on a node stays Pending', () => {
     const hostPortPod = (name: string, protocol: 'TCP' | 'UDP') => f.pod('default', name, {}, { containers: [f.container('agent', [{ port: 8125, hostPort: 8125, protocol }])] });
     const c = buildCluster(f.input({ nodes: nodes(1), pods: [hostPortPod('a', 'UDP'), hostPortPod('b', 'UDP'), hostPortPod('c', 'TCP')] }));
