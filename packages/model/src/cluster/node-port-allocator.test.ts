@@ -117,5 +117,8 @@ describe('Service NodePorts', () => {
   test('validation: a nodePort on a ClusterIP Service, unnamed ports when there are two', () => {
     expect(() => validateService(defaultService(service('d', 'x', { app: 'x' }, [{ port: 80, nodePort: 30001 }])))).toThrow("spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'");
     expect(() => validateService(defaultService(service('d', 'x', { app: 'x' }, [{ port: 80 }, { port: 81 }])))).toThrow('spec.ports[0].name: Required value');
+    expect(() => validateService(defaultService(service('d', 'x', { app: 'x' }, [{ port: 80 }], { type: 'NodePort', clusterIP: 'None' })))).toThrow(
+      `spec.clusterIPs[0]: Invalid value: "None": may not be set to 'None' for NodePort services`,
+    );
   });
 });

@@ -74,6 +74,7 @@ export function validateService(svc: Service): void {
     return;
   }
   if (ports.length === 0 && !isHeadless(svc)) fail('spec.ports', 'Required value');
+  if (isHeadless(svc) && allocatesNodePorts(svc)) fail('spec.clusterIPs[0]', `Invalid value: "None": may not be set to 'None' for ${spec.type} services`);
   const names = new Set<string>();
   const pairs = new Set<string>();
   ports.forEach((p: ServicePort, i) => {
