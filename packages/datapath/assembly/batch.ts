@@ -1,6 +1,6 @@
 // The batch entry point: N packets in, N results out, one call. Each packet names its node and how it arrived.
 import { nowSeconds } from './core-state';
-import { flowHash, ctHash } from './hash';
+import { ctHash } from './hash';
 import { nodeDefined, nodeAt, localAddressFlags, NODE_MASQUERADE_ALL, NODE_LOCALHOST_NODEPORTS, NODE_HAS_DETECTOR,
   ADDR_NODEPORT, MODE_IPVS, MODE_NFTABLES, SCHED_LC, NODE_HAS_SERVICE_CIDR } from './nodes';
 import { findServiceSlot, touchServiceSlot, isClusterIP, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
@@ -229,8 +229,7 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
 
     const mode = load<u32>(np, 4);
     const sched = load<u32>(np, 8);
-    const flow = flowHash(node, pi, src, sport, dst, dport);
-    const chosen = choose(mode, sched, node, <u32>spId, sp, block, list, lm, flow, src, dst, !useLocal,
+    const chosen = choose(mode, sched, node, <u32>spId, sp, block, list, lm, h, src, dst, !useLocal,
       (spFlags & SP_AFFINITY) != 0);
     if (affinityHit) flags |= F_AFFINITY;
     const rec = block + (<usize>load<u16>(list + (<usize>chosen << 1)) << 4);

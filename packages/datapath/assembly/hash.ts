@@ -12,23 +12,20 @@
   return x;
 }
 
-/** Hash of a flow as one node sees it: (node, protocol, source, destination). Places conntrack entries and keys draws. */
-// @ts-ignore: decorator
-@inline export function flowHash(node: u32, proto: u32, src: u32, sport: u32, dst: u32, dport: u32): u32 {
-  let h = mix32(src ^ 0x9e3779b9);
-  h = mix32(h ^ (dst * 0x85ebca6b));
-  h = mix32(h ^ ((sport << 16) | (dport & 0xffff)));
-  h = mix32(h ^ ((node << 8) | proto));
-  return h;
-}
-
 /**
- * Where a conntrack entry lives: a cheap hash of its key (tag with node and protocol, addresses, ports). Separate from
- * flowHash so that established packets and sweeps pay one mix, not four.
+ * Hash of a flow as one node sees it: its conntrack key (tag = (node + 1) << 8 | protocol index << 4, addresses,
+ * ports << 16 | port). It places the conntrack entry and keys the flow's random draws; one mix, so established
+ * packets and sweeps stay cheap.
  */
 // @ts-ignore: decorator
 @inline export function ctHash(tagKey: u32, src: u32, dst: u32, ports: u32): u32 {
   return mix32((src * 0x9e3779b1) ^ (dst * 0x85ebca77) ^ (ports * 0xc2b2ae3d) ^ (tagKey * 0x27d4eb2f));
+}
+
+/** ctHash from the packet's fields (protocol as index 0 TCP, 1 UDP, 2 SCTP). */
+// @ts-ignore: decorator
+@inline export function flowHash(node: u32, proto: u32, src: u32, sport: u32, dst: u32, dport: u32): u32 {
+  return ctHash(((node + 1) << 8) | (proto << 4), src, dst, (sport << 16) | (dport & 0xffff));
 }
 
 /** The k-th random draw (k = 0, 1, …) of a flow: depends only on seed, flow and k, never on batching or time. */

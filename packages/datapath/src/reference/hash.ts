@@ -13,18 +13,17 @@ export function mix32(x: number): number {
   return x >>> 0;
 }
 
-/** Hash of a flow as one node sees it (protocol as index 0 TCP, 1 UDP, 2 SCTP). */
-export function flowHash(node: number, protoIndex: number, src: number, sport: number, dst: number, dport: number): number {
-  let h = mix32(src ^ 0x9e3779b9);
-  h = mix32(h ^ Math.imul(dst, 0x85ebca6b));
-  h = mix32(h ^ ((sport << 16) | (dport & 0xffff)));
-  h = mix32(h ^ ((node << 8) | protoIndex));
-  return h;
-}
-
-/** Where a conntrack entry lives in the core's table (placement only; draws use flowHash). */
+/**
+ * Hash of a flow's conntrack key (tag = (node + 1) << 8 | protocol index << 4, addresses, sport << 16 | dport): it
+ * places the entry in the core's table and keys the flow's random draws.
+ */
 export function ctHash(tagKey: number, src: number, dst: number, ports: number): number {
   return mix32(Math.imul(src, 0x9e3779b1) ^ Math.imul(dst, 0x85ebca77) ^ Math.imul(ports, 0xc2b2ae3d) ^ Math.imul(tagKey, 0x27d4eb2f));
+}
+
+/** ctHash from a packet's fields (protocol as index 0 TCP, 1 UDP, 2 SCTP). */
+export function flowHash(node: number, protoIndex: number, src: number, sport: number, dst: number, dport: number): number {
+  return ctHash((((node + 1) << 8) | (protoIndex << 4)) >>> 0, src, dst, ((sport << 16) | (dport & 0xffff)) >>> 0);
 }
 
 /** The k-th random draw of a flow: a function of seed, flow and k only. */

@@ -8,7 +8,7 @@
 import { ArrivalCode, Layout, ResultFlag, Verdict } from '../abi.js';
 import type { Datapath } from '../datapath.js';
 import type { PacketBatch } from '../packet-batch.js';
-import { ctHash, draw, flowHash } from './hash.js';
+import { ctHash, draw } from './hash.js';
 
 const NONE = 0xffffffff;
 const CT_ASSURED = 1;
@@ -226,7 +226,7 @@ export class TypedArrayKernel {
       } else {
         list16 = (block + n * 16 + g * 8) >>> 1;
       }
-      const flow = flowHash(node, pi, src, sport, dst, dport);
+      const flow = h; // the flow hash is the conntrack key hash
       let chosen: number;
       if (mode === 0) {
         chosen = lm - 1;
