@@ -3,7 +3,7 @@ import { nowSeconds } from './core-state';
 import { ctHash } from './hash';
 import { nodeDefined, nodeAt, localAddressFlags, NODE_MASQUERADE_ALL, NODE_LOCALHOST_NODEPORTS, NODE_HAS_DETECTOR,
   ADDR_NODEPORT, MODE_IPVS, MODE_NFTABLES, SCHED_LC, NODE_HAS_SERVICE_CIDR } from './nodes';
-import { findServiceSlot, touchServiceSlot, isClusterIP, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
+import { findServiceSlot, isClusterIP, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
   SP_EXTERNAL_LOCAL, SP_AFFINITY } from './services';
 import { epBlock, epCount, clusterCount, groupCount, clusterListPtr, localList } from './endpoints';
 import { ctFind, ctSlotHolds, ctReserve, ctWrite, ctTouch, ctTimeout, ctEvicted, ctSlotPtr, ctMask, CT_SNAT, CT_LC } from './conntrack';
@@ -54,15 +54,16 @@ let prefetchSink: u32 = 0;
 
 /**
  * Processes `n` packets at `inPtr`, writing `n` results at `outPtr`. Returns n. Packets go in groups of 16 so that
- * the group's cache misses overlap: every packet's flow hash first, touching its conntrack and service slots; then,
- * read-only, the service-port and endpoint lines of the packets that will need them; then the packets in order with
- * the sequential semantics (results do not depend on the grouping).
+ * the group's cache misses overlap: every packet's flow hash first, touching its conntrack slot; then, read-only,
+ * the conntrack lookup and, for packets that miss, the service, service-port and endpoint lines; then the packets in
+ * order with the sequential semantics (results do not depend on the grouping).
  */
 export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
   let sink: u32 = 0;
   for (let base: u32 = 0; base < n; base += GROUP) {
     const end = base + GROUP < n ? base + GROUP : n;
-    // Pass 1: flow hashes; touch each packet's conntrack home slot and service-table home slot.
+    // Pass 1: flow hashes; touch each packet's conntrack home slot. (Touching the service slot here too was measured
+    // slower: established packets, the majority, never need it.)
     for (let k = base; k < end; k++) {
       const pk = inPtr + (<usize>k << 5);
       const proto = load<u32>(pk, 8);
@@ -73,7 +74,6 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       const h = ctHash(((load<u32>(pk) + 1) << 8) | (pi << 4), load<u32>(pk, 12), dst, ports);
       store<u32>(groupHashes + (<usize>(k - base) << 2), h);
       sink ^= load<u32>(ctSlotPtr(h & ctMask), 12);
-      sink ^= touchServiceSlot(pi, dst, dport);
     }
     // Pass 2 (read-only hints): which packets hit conntrack, and for the others their service slot; touch the
     // service-port and endpoint lines those will need. Pass 3 then processes the packets in order with the exact

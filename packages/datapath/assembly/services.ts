@@ -177,12 +177,6 @@ function svcHomeOf(p: usize, mask: u32): u32 { return svcHash(load<u32>(p), load
 // @ts-ignore: decorator
 @inline export function serviceSlotKind(slot: i32): u32 { return load<u32>(svcPtr + (<usize>slot << 5), 24); }
 
-/** First word of the home slot of (protocol index, IPv4, port): a load issued early to warm the cache line. */
-// @ts-ignore: decorator
-@inline export function touchServiceSlot(pi: u32, ip: u32, port: u32): u32 {
-  return load<u32>(svcPtr + (<usize>svcHome(svcKey(pi, port), ip) << 5));
-}
-
 function svcInsert(key: u32, ip: u32, sp: u32, kind: u32): void {
   if (kind == KIND_CLUSTER_IP) clusterIPRef(ip, 1);
   const p = svcPtr + (<usize>firstEmpty(svcPtr, svcMask, 5, 0, svcHome(key, ip)) << 5);
