@@ -1,7 +1,7 @@
 // Per-node configuration (how that node's kube-proxy runs) and per-node local-address sets (the `--dst-type LOCAL`
 // question). Node structs are an array indexed by node id; local addresses share one open-addressing table keyed by
 // (node, IPv4).
-import { allocZeroed, growZeroed, fail, ST_OK, ST_BAD_NODE, ST_BAD_ARGUMENT, ST_NOT_FOUND } from './core-state';
+import { allocZeroed, growZeroed, fail, ST_OK, ST_BAD_NODE, ST_BAD_ARGUMENT, ST_NOT_FOUND, ST_TOO_LARGE } from './core-state';
 import { rehash, deleteShift } from './open-addressing';
 
 /** Proxy modes. */
@@ -27,6 +27,8 @@ export const ADDR_NODEPORT: u32 = 2;
 
 // Node struct, 32 bytes: flags, mode, scheduler, detector base, detector mask, service CIDR base, service CIDR mask.
 export const NODE_SIZE: u32 = 32;
+/** Most nodes per instance. */
+export const NODE_MAX: u32 = (1 << 24) - 2;
 export let nodesPtr: usize = 0;
 export let nodeCapacity: u32 = 0;
 export let nodeCount: u32 = 0;
@@ -84,6 +86,8 @@ export function coreAddNode(mode: u32, scheduler: u32, flags: u32, detectorBase:
   serviceCidrBase: u32, serviceCidrPrefix: u32): i32 {
   const status = checkNodeArguments(mode, scheduler, detectorPrefix, serviceCidrPrefix);
   if (status != ST_OK) return -status;
+  // Conntrack tags hold node + 1 in 24 bits.
+  if (nodeCount >= NODE_MAX) return -fail(ST_TOO_LARGE, <i32>nodeCount);
   if (nodeCount == nodeCapacity) {
     const next = nodeCapacity * 2;
     nodesPtr = growZeroed(nodesPtr, <usize>nodeCapacity * NODE_SIZE, <usize>next * NODE_SIZE);
