@@ -1,7 +1,7 @@
 // The package as users get it: `pnpm pack`, install the tarball offline in a project outside the workspace, import
 // it from Node and run the documentation's example.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +12,15 @@ const work = mkdtempSync(join(tmpdir(), 'kube-netsim-datapath-pack-'));
 let tarball = '';
 
 beforeAll(() => {
-  // dist is rebuilt so the tarball holds these sources; the .wasm is the one every other test uses.
+  // The tarball must hold these sources: rebuild dist only when it is missing or older than src (after `pnpm build`,
+  // as in `pnpm test`, it is fresh and left alone, so tests of other packages running the built CLI never see it
+  // half-written). The .wasm is the one every other test uses.
   if (!existsSync(join(pkgDir, 'build/datapath.wasm'))) execFileSync('pnpm', ['run', 'build:wasm'], { cwd: pkgDir, stdio: 'pipe' });
-  execFileSync('pnpm', ['exec', 'tsup'], { cwd: pkgDir, stdio: 'pipe' });
+  const built = existsSync(join(pkgDir, 'dist/index.js')) ? statSync(join(pkgDir, 'dist/index.js')).mtimeMs : 0;
+  const newestSource = Math.max(...readdirSync(join(pkgDir, 'src'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .map((f) => statSync(join(pkgDir, 'src', f)).mtimeMs));
+  if (built < newestSource) execFileSync('pnpm', ['exec', 'tsup'], { cwd: pkgDir, stdio: 'pipe' });
   const out = execFileSync('pnpm', ['pack', '--pack-destination', work], { cwd: pkgDir, encoding: 'utf8' });
   tarball = out.trim().split('\n').filter((l) => l.endsWith('.tgz')).pop() ?? '';
   if (!tarball.startsWith('/')) tarball = join(work, tarball.split('/').pop()!);
