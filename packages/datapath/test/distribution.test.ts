@@ -103,6 +103,18 @@ describe('IPVS', () => {
     expect(dp.ipvsConnections(node, 0, VIP, 0)).toEqual({ active: 0, inactive: 0 });
   });
 
+  it('sh maps a source to bucket hash_32(src, 8) and bucket i to endpoint i mod n, for every port', () => {
+    const dp = newDatapath();
+    const node = dp.addNode({ mode: 'ipvs', ipvsScheduler: 'sh' });
+    service(dp, node, 3);
+    // hash_32(v, 8) = (v · 0x61C88647 mod 2^32) >> 24: 10.0.0.1 → 39, 10.0.0.2 → 137, 192.168.1.5 → 16.
+    const sources = [[0x0a000001, 39 % 3], [0x0a000002, 137 % 3], [0xc0a80105, 16 % 3]] as const;
+    for (const [srcIP, endpoint] of sources) {
+      const ids = send(dp, [1000, 2000, 3000].map((srcPort) => ({ node, arrival: 'external', protocol: 'TCP', srcIP, srcPort, dstIP: VIP, dstPort: 80 }))).map((r) => r.endpointId);
+      expect(ids).toEqual([endpoint, endpoint, endpoint]);
+    }
+  });
+
   it('mh fills the 4093-entry table evenly: every endpoint owns ⌊M/n⌋ or ⌈M/n⌉ entries', () => {
     const dests = Array.from({ length: 10 }, (_, i) => ({ ip: 0x0a000200 + i, port: 8080 }));
     const table = buildMaglevTable(dests);
