@@ -1,5 +1,5 @@
 // The package as users get it: `pnpm pack`, install the tarball offline in a project outside the workspace, import
-// it from Node and run the documentation's example.
+// it from Node and run the README's example.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,13 +38,13 @@ describe('packed @kube-netsim/datapath', () => {
     expect(sources).toEqual([]);
   });
 
-  it('installs offline outside the workspace and runs the documented example', () => {
+  it('installs offline outside the workspace and runs the README example', () => {
     const app = join(work, 'app');
     execFileSync('mkdir', ['-p', app]);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'datapath-consumer', private: true, type: 'module' }));
     execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball], { cwd: app, stdio: 'pipe' });
-    const doc = readFileSync(join(pkgDir, 'docs/core.md'), 'utf8');
-    const example = /```ts\n([\s\S]*?)```/.exec(doc)?.[1];
+    const doc = readFileSync(join(pkgDir, 'README.md'), 'utf8');
+    const example = /```(?:js|ts)\n([\s\S]*?)```/.exec(doc)?.[1];
     expect(example).toBeDefined();
     writeFileSync(join(app, 'example.mjs'), example!);
     const stdout = execFileSync('node', ['example.mjs'], { cwd: app, encoding: 'utf8' });
