@@ -1,20 +1,28 @@
 /**
  * Runs every `suites/*.bench.ts` (or those named on the command line) and writes `results/<suite>.json` and
- * `results/<suite>.md`. `--quick` asks each suite for a smoke pass. See suite.ts for the contract.
+ * `results/<suite>.md`. `--quick` asks each suite for a smoke pass and writes to `results/quick/` (not committed), so
+ * a smoke pass never replaces measured figures; `--out DIR` writes elsewhere. See suite.ts for the contract.
  *
- *   pnpm bench [--quick] [suite …]
+ *   pnpm bench [--quick] [--out DIR] [suite …]
  */
 import { readdirSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BenchRow, Suite, SuiteResult } from './suite.js';
 
 const here = new URL('.', import.meta.url);
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = args.filter((a) => !a.startsWith('--'));
+const outAt = args.indexOf('--out');
+const outArg = outAt >= 0 ? args[outAt + 1] : undefined;
+if (outAt >= 0 && (outArg === undefined || outArg.startsWith('--'))) {
+  console.error('--out needs a directory');
+  process.exit(2);
+}
+const only = args.filter((a, i) => !a.startsWith('--') && !(outAt >= 0 && i === outAt + 1));
 const suitesDir = new URL('suites/', here);
-const resultsDir = new URL('results/', here);
+const resultsDir = outArg !== undefined ? pathToFileURL(`${resolve(outArg)}/`) : new URL(quick ? 'results/quick/' : 'results/', here);
 
 const files = readdirSync(suitesDir).filter((f) => f.endsWith('.bench.ts')).sort();
 const selected = files.filter((f) => only.length === 0 || only.includes(f.replace(/\.bench\.ts$/, '')));
