@@ -1,6 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { kernelCapability, requireKernel } from '../../test/support/kernel.js';
 import { cniIptablesRules } from './iptables.js';
+
+// The kernel checks run in a fresh network namespace (unshare -n): they need root; skipped with the reason otherwise.
+const capability = kernelCapability(['iptables']);
 
 const base = { vpcCIDRs: ['10.0.0.0/16', '100.64.0.0/16'], nodePrimaryIP: '10.0.1.5' };
 
@@ -45,7 +49,8 @@ describe('cniIptablesRules', () => {
     expect(last('none').endsWith('--to-source 10.0.1.5')).toBe(true);
   });
 
-  it('matches what the kernel gives back for the arguments the plugin passes (iptables-restore → iptables-save)', () => {
+  it('matches what the kernel gives back for the arguments the plugin passes (iptables-restore → iptables-save)', (ctx) => {
+    requireKernel(ctx, capability);
     // The rules as ipamd passes them to iptables (argument order of network.go), not as iptables-save prints them.
     const input = [
       '*nat',

@@ -1,10 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { kernelCapability, requireKernel } from '../../test/support/kernel.js';
 import { ipv4ToInt, intToIPv4 } from '../ip/address.js';
 import { CIDR } from '../ip/cidr.js';
 import { renderIpRoutes, renderIpRules } from './routing.js';
 import { podHostVethName } from './sha1.js';
 import { VpcCni } from './vpc-cni.js';
+
+// The kernel checks run in a fresh network namespace (unshare -n): they need root; skipped with the reason otherwise.
+const capability = kernelCapability([]);
 
 function scenario(env: Record<string, string> = {}): VpcCni {
   const cni = new VpcCni({
@@ -77,14 +81,16 @@ describe('node routing', () => {
     expect(routes).toContain('default via 10.0.1.1 dev eth1 table 2 \n');
   });
 
-  it('is what the kernel prints after the same ip commands (secondary IPs)', () => {
+  it('is what the kernel prints after the same ip commands (secondary IPs)', (ctx) => {
+    requireKernel(ctx, capability);
     const cni = scenario();
     const k = kernel(cni);
     expect(renderIpRules(cni, 'n1')).toBe(k.rules);
     expect(renderIpRoutes(cni, 'n1')).toBe(k.routes);
   });
 
-  it('is what the kernel prints under custom networking (pod ENIs in another subnet)', () => {
+  it('is what the kernel prints under custom networking (pod ENIs in another subnet)', (ctx) => {
+    requireKernel(ctx, capability);
     const cni = scenario({ AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' });
     const s = cni.nodeStatus('n1');
     expect(s.pods.every((p) => p.deviceIndex > 0)).toBe(true);
