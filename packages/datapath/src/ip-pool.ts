@@ -142,19 +142,19 @@ export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
   }
 
   get cooldownSeconds(): number {
-    return this.binding.abi.ipPoolCooldown(this.handle) >>> 0;
+    return this.abi.ipPoolCooldown(this.handle) >>> 0;
   }
 
   get extent(): number {
-    return this.binding.abi.ipPoolExtent(this.handle);
+    return this.abi.ipPoolExtent(this.handle);
   }
 
   allocate(now: number): number | undefined {
     checkSeconds('now', now);
-    const slot = this.binding.abi.ipPoolAllocate(this.handle, now);
+    const slot = this.abi.ipPoolAllocate(this.liveHandle, now);
+    if (slot >= 0) return slot;
     if (slot === -TableStatus.POOL_EXHAUSTED) return undefined;
-    this.#check(slot < 0 ? -slot : 0, slot);
-    return slot;
+    return this.#check(-slot, 0);
   }
 
   allocateMany(count: number, now: number): number[] {
@@ -163,7 +163,7 @@ export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
     const handle = this.handle;
     if (count === 0) return [];
     const scratch = this.scratch(count);
-    const n = this.binding.abi.ipPoolAllocateMany(handle, count, now, scratch.ptr);
+    const n = this.abi.ipPoolAllocateMany(handle, count, now, scratch.ptr);
     this.#check(n < 0 ? -n : 0, 0);
     const view = scratch.array;
     const taken = new Array<number>(n);
@@ -174,7 +174,7 @@ export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
   allocateAligned(blockSize: number, now: number): number | undefined {
     checkBlockSize(blockSize);
     checkSeconds('now', now);
-    const slot = this.binding.abi.ipPoolAllocateAligned(this.handle, blockSize, now);
+    const slot = this.abi.ipPoolAllocateAligned(this.handle, blockSize, now);
     if (slot === -TableStatus.POOL_EXHAUSTED) return undefined;
     this.#check(slot < 0 ? -slot : 0, slot);
     return slot;
@@ -183,20 +183,21 @@ export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
   countAligned(blockSize: number, now: number): number {
     checkBlockSize(blockSize);
     checkSeconds('now', now);
-    const count = this.binding.abi.ipPoolCountAligned(this.handle, blockSize, now);
+    const count = this.abi.ipPoolCountAligned(this.handle, blockSize, now);
     this.#check(count < 0 ? -count : 0, 0);
     return count;
   }
 
   claim(slot: number): void {
     checkSlot(slot);
-    this.#check(this.binding.abi.ipPoolClaim(this.handle, slot), slot, 'claim');
+    this.#check(this.abi.ipPoolClaim(this.handle, slot), slot, 'claim');
   }
 
   release(slot: number, now: number): void {
     checkSlot(slot);
     checkSeconds('now', now);
-    const status = this.binding.abi.ipPoolRelease(this.handle, slot, now);
+    const status = this.abi.ipPoolRelease(this.liveHandle, slot, now);
+    if (status === TableStatus.OK) return;
     if (status === TableStatus.TIME_OVERFLOW) throw poolErrors.overflow(now, this.cooldownSeconds);
     this.#check(status, slot, 'release');
   }
@@ -204,7 +205,7 @@ export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
   releaseRange(first: number, count: number, now: number): void {
     checkRange(first, count);
     checkSeconds('now', now);
-    const status = this.binding.abi.ipPoolReleaseRange(this.handle, first, count, now);
+    const status = this.abi.ipPoolReleaseRange(this.handle, first, count, now);
     if (status === TableStatus.OK) return;
     if (status === TableStatus.TIME_OVERFLOW) throw poolErrors.overflow(now, this.cooldownSeconds);
     // Name the first slot that refused, as the reference does.
@@ -214,20 +215,20 @@ export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
   }
 
   addSlot(): number {
-    const slot = this.binding.abi.ipPoolAddSlot(this.handle);
+    const slot = this.abi.ipPoolAddSlot(this.handle);
     this.#check(slot < 0 ? -slot : 0, slot);
     return slot;
   }
 
   removeSlot(slot: number): void {
     checkSlot(slot);
-    this.#check(this.binding.abi.ipPoolRemoveSlot(this.handle, slot), slot, 'remove');
+    this.#check(this.abi.ipPoolRemoveSlot(this.handle, slot), slot, 'remove');
   }
 
   state(slot: number, now: number): SlotState {
     checkSlot(slot);
     checkSeconds('now', now);
-    const code = this.binding.abi.ipPoolSlotState(this.handle, slot, now);
+    const code = this.abi.ipPoolSlotState(this.handle, slot, now);
     this.#check(code < 0 ? -code : 0, slot);
     return STATES[code]!;
   }
@@ -238,7 +239,7 @@ export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
 
   freeableAt(slot: number): number | undefined {
     checkSlot(slot);
-    const abi = this.binding.abi;
+    const abi = this.abi;
     const at = abi.ipPoolFreeableAt(this.handle, slot) >>> 0;
     this.#check(abi.tablesLastStatus(), slot);
     return abi.ipPoolSlotState(this.handle, slot, 0) === SlotStateCode.assigned ? undefined : at;
@@ -246,7 +247,7 @@ export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
 
   counts(now: number): IpSlotCounts {
     checkSeconds('now', now);
-    const abi = this.binding.abi;
+    const abi = this.abi;
     const handle = this.handle;
     const total = abi.ipPoolCount(handle, 0, now);
     const assigned = abi.ipPoolCount(handle, 1, now);
@@ -255,12 +256,12 @@ export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
   }
 
   clone(): IpSlotPool {
-    return DatapathTableObject.adopt(this.binding.abi.ipPoolClone(this.handle), 'IpSlotPool', () => new IpSlotPool(this.datapath, { slots: 0 }));
+    return DatapathTableObject.adopt(this.abi.ipPoolClone(this.handle), 'IpSlotPool', () => new IpSlotPool(this.datapath, { slots: 0 }));
   }
 
-  #check(status: number, slot: number, action = 'use'): void {
+  #check(status: number, slot: number, action = 'use'): undefined {
     switch (status) {
-      case TableStatus.OK: return;
+      case TableStatus.OK: return undefined;
       case TableStatus.BAD_HANDLE: throw freedError('IpSlotPool');
       case TableStatus.BAD_SLOT: throw poolErrors.absent(slot);
       case TableStatus.SLOT_ASSIGNED: throw poolErrors.assigned(slot, action);

@@ -77,18 +77,18 @@ export class LpmTable extends DatapathTableObject implements LpmTableLike {
   }
 
   get size(): number {
-    return this.binding.abi.lpmSize(this.handle);
+    return this.abi.lpmSize(this.handle);
   }
 
   /** Bytes of linear memory the table holds. */
   get byteLength(): number {
-    return this.binding.abi.lpmBytes(this.handle);
+    return this.abi.lpmBytes(this.handle);
   }
 
   add(prefix: number, length: number, value: number): void {
     checkPrefix(prefix, length);
     checkValue(value);
-    const status = this.binding.abi.lpmAdd(this.handle, prefix, length, value);
+    const status = this.abi.lpmAdd(this.handle, prefix, length, value);
     if (status === TableStatus.EXISTS) throw lpmErrors.exists(prefix, length, this.get(prefix, length));
     if (status === TableStatus.BAD_CAPACITY) throw lpmErrors.full();
     this.#check(status);
@@ -99,13 +99,13 @@ export class LpmTable extends DatapathTableObject implements LpmTableLike {
     checkValue(value);
     const previous = this.get(prefix, length);
     if (previous === undefined) this.add(prefix, length, value);
-    else this.#check(this.binding.abi.lpmReplace(this.handle, prefix, length, value));
+    else this.#check(this.abi.lpmReplace(this.handle, prefix, length, value));
     return previous;
   }
 
   delete(prefix: number, length: number): boolean {
     checkPrefix(prefix, length);
-    const status = this.binding.abi.lpmRemove(this.handle, prefix, length);
+    const status = this.abi.lpmRemove(this.handle, prefix, length);
     if (status === TableStatus.NOT_FOUND) return false;
     this.#check(status);
     return true;
@@ -113,7 +113,7 @@ export class LpmTable extends DatapathTableObject implements LpmTableLike {
 
   get(prefix: number, length: number): number | undefined {
     checkPrefix(prefix, length);
-    const abi = this.binding.abi;
+    const abi = this.abi;
     const value = abi.lpmGet(this.handle, prefix, length) >>> 0;
     if (value !== LPM_MISS) return value;
     const status = abi.tablesLastStatus();
@@ -124,8 +124,10 @@ export class LpmTable extends DatapathTableObject implements LpmTableLike {
 
   lookup(ip: number): number | undefined {
     checkAddress('ip', ip);
-    const value = this.binding.abi.lpmLookup(this.handle, ip) >>> 0;
-    return value === LPM_MISS ? undefined : value;
+    const value = this.abi.lpmLookup(this.liveHandle, ip) >>> 0;
+    if (value !== LPM_MISS) return value;
+    this.#check(this.abi.tablesLastStatus());
+    return undefined;
   }
 
   /**
@@ -139,7 +141,7 @@ export class LpmTable extends DatapathTableObject implements LpmTableLike {
       }
     }
     checkInteger('count', count, 0, Math.min(ips.length, out.length), 'the number of addresses to look up');
-    this.#check(this.binding.abi.lpmLookupBatch(this.handle, ips.ptr, out.ptr, count));
+    this.#check(this.abi.lpmLookupBatch(this.handle, ips.ptr, out.ptr, count));
   }
 
   lookupMany(ips: ArrayLike<number>, out: Uint32Array = new Uint32Array(ips.length)): Uint32Array {
@@ -150,13 +152,13 @@ export class LpmTable extends DatapathTableObject implements LpmTableLike {
     for (let i = 0; i < ips.length; i++) checkAddress(`ips[${i}]`, ips[i]);
     const scratch = this.scratch(ips.length);
     scratch.array.set(ips);
-    this.#check(this.binding.abi.lpmLookupBatch(handle, scratch.ptr, scratch.ptr, ips.length));
+    this.#check(this.abi.lpmLookupBatch(handle, scratch.ptr, scratch.ptr, ips.length));
     out.set(scratch.array.subarray(0, ips.length));
     return out;
   }
 
   entries(): LpmEntry[] {
-    const abi = this.binding.abi;
+    const abi = this.abi;
     const handle = this.handle;
     const entries: LpmEntry[] = [];
     for (let slot = 0, n = abi.lpmSlotCount(handle); slot < n; slot++) {
@@ -167,7 +169,7 @@ export class LpmTable extends DatapathTableObject implements LpmTableLike {
   }
 
   clone(): LpmTable {
-    return DatapathTableObject.adopt(this.binding.abi.lpmClone(this.handle), 'LpmTable', () => new LpmTable(this.datapath));
+    return DatapathTableObject.adopt(this.abi.lpmClone(this.handle), 'LpmTable', () => new LpmTable(this.datapath));
   }
 
   #check(status: number): void {

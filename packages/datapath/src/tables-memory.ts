@@ -119,6 +119,8 @@ interface Owned {
 export abstract class DatapathTableObject {
   protected readonly datapath: DatapathTablesHost;
   protected readonly binding: TablesBinding;
+  /** `binding.abi`, one load closer for the per-call paths. */
+  protected readonly abi: TablesExports;
   readonly #what: string;
   readonly #owned: Owned;
   readonly #destroy: (abi: TablesExports, handle: number) => void;
@@ -135,6 +137,7 @@ export abstract class DatapathTableObject {
   ) {
     this.datapath = datapath;
     this.binding = bindTables(datapath);
+    this.abi = this.binding.abi;
     this.#what = what;
     this.#destroy = destroy;
     const adopted = adoptedHandle;
@@ -148,6 +151,14 @@ export abstract class DatapathTableObject {
       destroy(abi, owned.handle);
       owned.scratch?.free();
     });
+  }
+
+  /**
+   * The handle for hot paths: 0 once freed, which every export refuses with BAD_HANDLE, so callers map that status
+   * to the freed error instead of checking first.
+   */
+  protected get liveHandle(): number {
+    return this.#owned.handle;
   }
 
   /** The i32 handle the exports take (see abi-tables.ts), for callers batching their own calls; keep the object alive while you use it. */
