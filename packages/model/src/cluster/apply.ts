@@ -269,6 +269,14 @@ function kindOrder(o: KubeObject): number {
   return order.indexOf(o.kind);
 }
 
+/**
+ * A Service from a dump of a live cluster arrives with its ClusterIP set; its values are observed state. Without one,
+ * the simulator allocates it, so a NodePort it asks for is checked like any request (unique whatever the protocol).
+ */
+function isObservedService(svc: Service): boolean {
+  return Boolean(svc.spec?.clusterIP || svc.spec?.clusterIPs?.length);
+}
+
 /** Objects with values already set first (observed mode), so a dynamic pick never takes a value a later object holds. */
 function holdsValues(svc: Service): boolean {
   return Boolean(svc.spec?.clusterIP || svc.spec?.clusterIPs?.length || svc.spec?.ports?.some((p) => p.nodePort) || svc.spec?.healthCheckNodePort);
@@ -281,8 +289,10 @@ function holdsValues(svc: Service): boolean {
  */
 export function applyObjects(s: ClusterState, objects: readonly KubeObject[], mode: AllocationMode): void {
   s.actions++;
-  // Services holding values sort first in observed mode, so a dynamic pick never takes a value a later one holds.
-  const rank = (o: KubeObject): number => kindOrder(o) * 2 + (mode === 'observed' && o.kind === 'Service' && !holdsValues(o) ? 1 : 0);
+  // In observed mode, dumped Services sort first, then those requesting values, so a request never takes a value a
+  // dump holds and a dynamic pick never takes a value a later object holds.
+  const serviceRank = (svc: Service): number => (isObservedService(svc) ? 0 : holdsValues(svc) ? 1 : 2);
+  const rank = (o: KubeObject): number => kindOrder(o) * 3 + (mode === 'observed' && o.kind === 'Service' ? serviceRank(o) : 0);
   const list = [...objects].sort((a, b) => rank(a) - rank(b));
   const newNamespaces = new Set(list.filter((o) => o.kind === 'Namespace').map((o) => (o as Namespace).metadata.name));
   for (const o of list) {
@@ -306,7 +316,7 @@ export function applyObjects(s: ClusterState, objects: readonly KubeObject[], mo
         applyNode(s, o);
         break;
       case 'Service':
-        applyService(s, o, mode);
+        applyService(s, o, mode === 'observed' && isObservedService(o) ? 'observed' : 'request');
         break;
       case 'EndpointSlice':
         if (mode === 'request' && isControllerManaged(s, o)) break;

@@ -275,3 +275,25 @@ describe('changes are transactions', () => {
     expect(copy.pods('shop')).toHaveLength(6);
   });
 });
+
+describe('NodePorts given in input files', () => {
+  const np = (name: string, protocol: 'TCP' | 'UDP', nodePort: number, clusterIP?: string) =>
+    f.service('default', name, { app: name }, [{ port: 80, protocol, nodePort }], { type: 'NodePort', ...(clusterIP ? { clusterIP } : {}) });
+
+  test('a requested NodePort is unique cluster-wide whatever the protocol, as the API server allocates it', () => {
+    const e = caught(() => buildCluster(f.input({ services: [np('a', 'TCP', 30080), np('b', 'UDP', 30080)] })));
+    expect(e.code).toBe('E_NODE_PORT_ALLOCATED');
+    expect(e.message).toBe('The Service "b" is invalid: spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated');
+  });
+
+  test('a requested NodePort outside the range is rejected; a dumped one (ClusterIP set) is kept as observed', () => {
+    expect(caught(() => buildCluster(f.input({ services: [np('a', 'TCP', 40000)] }))).code).toBe('E_NODE_PORT_NOT_IN_RANGE');
+    const c = buildCluster(f.input({ services: [np('a', 'TCP', 40000, '10.100.7.7'), np('b', 'UDP', 40000, '10.100.7.8')] }));
+    expect(c.services().filter((s) => s.metadata.name !== 'kubernetes').map((s) => s.spec.ports?.[0]?.nodePort)).toEqual([40000, 40000]);
+  });
+
+  test('a request never takes a NodePort that a dumped Service holds, whatever their order in the file', () => {
+    const e = caught(() => buildCluster(f.input({ services: [np('new', 'TCP', 30100), np('old', 'TCP', 30100, '10.100.7.7')] })));
+    expect(e.message).toContain('The Service "new" is invalid');
+  });
+});
