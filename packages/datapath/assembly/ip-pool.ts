@@ -14,6 +14,7 @@ import {
   STATUS_POOL_EXHAUSTED, STATUS_POOL_FULL, STATUS_SLOT_ASSIGNED, STATUS_SLOT_NOT_ASSIGNED,
   STATUS_TIME_OVERFLOW, handleNew, handleRelease, handleResolve, inMemory, setStatus,
 } from './tables-handles';
+import { allocZeroed, growZeroed } from './core-state';
 
 const HEADER: usize = 32;
 /** Most slots a pool can hold (a /16 worth of addresses). Mirrored in src/abi-tables.ts. */
@@ -51,12 +52,6 @@ const COUNT_AVAILABLE: u32 = 3;
   store<u32>(w, load<u32>(w) & ~(<u32>1 << (i & 31)));
 }
 
-function zeroed(bytes: usize): usize {
-  const ptr = heap.alloc(bytes);
-  memory.fill(ptr, 0, bytes);
-  return ptr;
-}
-
 function roundCapacity(slots: u32): u32 {
   let cap: u32 = 32;
   while (cap < slots) cap <<= 1;
@@ -70,16 +65,10 @@ function reserve(p: usize, slots: u32): void {
   const cap = roundCapacity(slots);
   const oldWords = <usize>(old >> 5) << 2;
   const words = <usize>(cap >> 5) << 2;
-  const fm = heap.realloc(freeMask(p), words);
-  memory.fill(fm + oldWords, 0, words - oldWords);
-  const pm = heap.realloc(presentMask(p), words);
-  memory.fill(pm + oldWords, 0, words - oldWords);
-  const fa = heap.realloc(freeableAt(p), <usize>cap << 2);
-  memory.fill(fa + (<usize>old << 2), 0, <usize>(cap - old) << 2);
   store<u32>(p, cap);
-  store<u32>(p, <u32>fm, 20);
-  store<u32>(p, <u32>pm, 24);
-  store<u32>(p, <u32>fa, 28);
+  store<u32>(p, <u32>growZeroed(freeMask(p), oldWords, words), 20);
+  store<u32>(p, <u32>growZeroed(presentMask(p), oldWords, words), 24);
+  store<u32>(p, <u32>growZeroed(freeableAt(p), <usize>old << 2, <usize>cap << 2), 28);
 }
 
 /** Lowest free slot with freeableAt ≤ now, or −1. */
@@ -110,17 +99,17 @@ function firstAvailable(p: usize, now: u32): i32 {
  */
 export function ipPoolCreate(slots: u32, cooldownSeconds: u32): i32 {
   if (slots > MAX_SLOTS) { setStatus(STATUS_BAD_CAPACITY); return 0; }
-  const p = zeroed(HEADER);
+  const p = allocZeroed(HEADER);
   const cap = roundCapacity(slots);
   store<u32>(p, cap);
   store<u32>(p, slots, 4);
   store<u32>(p, slots, 8);
   store<u32>(p, cooldownSeconds, 16);
-  const fm = zeroed(<usize>(cap >> 5) << 2);
-  const pm = zeroed(<usize>(cap >> 5) << 2);
+  const fm = allocZeroed(<usize>(cap >> 5) << 2);
+  const pm = allocZeroed(<usize>(cap >> 5) << 2);
   store<u32>(p, <u32>fm, 20);
   store<u32>(p, <u32>pm, 24);
-  store<u32>(p, <u32>zeroed(<usize>cap << 2), 28);
+  store<u32>(p, <u32>allocZeroed(<usize>cap << 2), 28);
   for (let i: u32 = 0; i < slots; i++) { bitSet(fm, i); bitSet(pm, i); }
   const handle = handleNew(KIND_POOL, p);
   if (handle == 0) { destroy(p); setStatus(STATUS_BAD_CAPACITY); return 0; }

@@ -11,13 +11,16 @@
 //   [24] u32 counts[33]: entries per prefix length (keeps the mask right on removal)
 // Slot (16 bytes, 4 per 64-byte line, none straddles a line; array of structs because a probe reads every field):
 //   [0] prefix  [4] length + 1 (0 = empty)  [8] value  [12] unused
-// Linear probing with backward-shift deletion: no tombstones, so a miss stops at the first empty slot.
+// Linear probing with backward-shift deletion (open-addressing.ts, shared with the core's tables): no tombstones,
+// so a miss stops at the first empty slot.
 
 import {
   KIND_LPM, STATUS_BAD_CAPACITY, STATUS_BAD_HANDLE, STATUS_BAD_LENGTH, STATUS_BAD_RANGE, STATUS_BAD_VALUE,
   STATUS_EXISTS, STATUS_HOST_BITS, STATUS_NOT_FOUND, STATUS_OK, handleNew, handleRelease, handleResolve, inMemory,
   setStatus,
 } from './tables-handles';
+import { allocZeroed } from './core-state';
+import { deleteShift, firstEmpty, rehash } from './open-addressing';
 
 export { tablesAlloc, tablesFree, tablesLastStatus } from './tables-handles';
 
@@ -26,6 +29,9 @@ const LPM_MISS: u32 = 0xffffffff;
 
 const HEADER: usize = 160;
 const SLOT: usize = 16;
+const SLOT_SHIFT: u32 = 4;
+/** Byte offset of the occupancy word (length + 1) in a slot. */
+const TAG: u32 = 4;
 const MIN_CAPACITY: u32 = 16;
 const MAX_CAPACITY: u32 = 1 << 26;
 
@@ -44,19 +50,17 @@ const MAX_CAPACITY: u32 = 1 << 26;
   return h;
 }
 
+/** Home slot of the entry stored at `s` (for the shared rehash and backward-shift deletion). */
+function homeOf(s: usize, mask: u32): u32 {
+  return hashKey(load<u32>(s), load<u32>(s, TAG) - 1) & mask;
+}
+
 function capacityFor(entries: u32): u32 {
   // Load factor ≤ 1/2: most probes in an LPM lookup are misses, and a miss under linear probing scans
   // ≈ (1 + 1/(1−α)²)/2 slots.
   let cap = MIN_CAPACITY;
   while (cap < MAX_CAPACITY && (cap >> 1) < entries) cap <<= 1;
   return cap;
-}
-
-function allocSlots(capacity: u32): usize {
-  const bytes = <usize>capacity * SLOT;
-  const ptr = heap.alloc(bytes);
-  memory.fill(ptr, 0, bytes);
-  return ptr;
 }
 
 /** Slot address of (prefix, length), or 0 when absent. */
@@ -77,28 +81,16 @@ function allocSlots(capacity: u32): usize {
 
 /** Inserts an entry known to be absent into a table with room. */
 function placeNew(slots: usize, mask: u32, prefix: u32, length: u32, value: u32): void {
-  let i = hashKey(prefix, length) & mask;
-  while (load<u32>(slots + <usize>i * SLOT, 4) != 0) i = (i + 1) & mask;
-  const s = slots + <usize>i * SLOT;
+  const s = slots + (<usize>firstEmpty(slots, mask, SLOT_SHIFT, TAG, hashKey(prefix, length) & mask) << SLOT_SHIFT);
   store<u32>(s, prefix);
-  store<u32>(s, length + 1, 4);
+  store<u32>(s, length + 1, TAG);
   store<u32>(s, value, 8);
 }
 
 function grow(t: usize): void {
-  const oldSlots = <usize>load<u32>(t);
   const oldCap = load<u32>(t, 4) + 1;
-  const cap = oldCap << 1;
-  const slots = allocSlots(cap);
-  const mask = cap - 1;
-  for (let i: u32 = 0; i < oldCap; i++) {
-    const s = oldSlots + <usize>i * SLOT;
-    const st = load<u32>(s, 4);
-    if (st != 0) placeNew(slots, mask, load<u32>(s), st - 1, load<u32>(s, 8));
-  }
-  heap.free(oldSlots);
-  store<u32>(t, <u32>slots);
-  store<u32>(t, mask, 4);
+  store<u32>(t, <u32>rehash(<usize>load<u32>(t), oldCap, SLOT_SHIFT, TAG, oldCap << 1, homeOf));
+  store<u32>(t, (oldCap << 1) - 1, 4);
 }
 
 /** The longest-prefix match of `ip` in table `t`, or LPM_MISS. */
@@ -137,10 +129,9 @@ function grow(t: usize): void {
  */
 export function lpmCreate(capacity: u32): i32 {
   if (capacity > (MAX_CAPACITY >> 1)) { setStatus(STATUS_BAD_CAPACITY); return 0; }
-  const t = heap.alloc(HEADER);
-  memory.fill(t, 0, HEADER);
+  const t = allocZeroed(HEADER);
   const cap = capacityFor(capacity);
-  store<u32>(t, <u32>allocSlots(cap));
+  store<u32>(t, <u32>allocZeroed(<usize>cap << SLOT_SHIFT));
   store<u32>(t, cap - 1, 4);
   const handle = handleNew(KIND_LPM, t);
   if (handle == 0) { heap.free(<usize>load<u32>(t)); heap.free(t); setStatus(STATUS_BAD_CAPACITY); return 0; }
@@ -228,26 +219,10 @@ export function lpmRemove(handle: i32, prefix: u32, length: u32): i32 {
   if (t == 0) return STATUS_BAD_HANDLE;
   const bad = checkPrefix(prefix, length);
   if (bad != STATUS_OK) return bad;
-  let hole = findSlot(t, prefix, length);
-  if (hole == 0) return STATUS_NOT_FOUND;
+  const s = findSlot(t, prefix, length);
+  if (s == 0) return STATUS_NOT_FOUND;
   const slots = <usize>load<u32>(t);
-  const mask = load<u32>(t, 4);
-  // Backward-shift deletion: pull later entries of the probe run into the hole unless their home slot lies
-  // cyclically in (hole, j], where moving them would put them before their home.
-  let i = <u32>((hole - slots) / SLOT);
-  let j = i;
-  while (true) {
-    j = (j + 1) & mask;
-    const s = slots + <usize>j * SLOT;
-    const st = load<u32>(s, 4);
-    if (st == 0) break;
-    const home = hashKey(load<u32>(s), st - 1) & mask;
-    const stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-    if (stays) continue;
-    memory.copy(slots + <usize>i * SLOT, s, SLOT);
-    i = j;
-  }
-  memory.fill(slots + <usize>i * SLOT, 0, SLOT);
+  deleteShift(slots, load<u32>(t, 4), SLOT_SHIFT, TAG, <u32>((s - slots) >> SLOT_SHIFT), homeOf);
   store<u32>(t, load<u32>(t, 8) - 1, 8);
   const counter = t + 24 + (<usize>length << 2);
   const left = load<u32>(counter) - 1;

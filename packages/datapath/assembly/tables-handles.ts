@@ -5,6 +5,8 @@
 // changes each time an index is freed, so a stale handle is caught until the same index has been reused 127 times.
 // Registry entry (8 bytes): [0] struct pointer (or, when free, the next free index), [4] generation << 8 | kind.
 
+import { allocZeroed } from './core-state';
+
 /** Status codes of the table exports (0 = ok). Mirrored in src/abi-tables.ts. */
 export const STATUS_OK: i32 = 0;
 export const STATUS_BAD_HANDLE: i32 = 1;
@@ -103,10 +105,7 @@ export function handleRelease(handle: i32): void {
 
 /** Allocates `bytes` of linear memory for batch views (IPs in, values or slots out); 0 if `bytes` is 0. */
 export function tablesAlloc(bytes: u32): usize {
-  if (bytes == 0) return 0;
-  const ptr = heap.alloc(<usize>bytes);
-  memory.fill(ptr, 0, <usize>bytes);
-  return ptr;
+  return bytes == 0 ? 0 : allocZeroed(<usize>bytes);
 }
 
 /** Frees memory from `tablesAlloc`. */
