@@ -301,6 +301,37 @@ export default async function datapathBench(ctx: SuiteContext): Promise<SuiteRes
     for (const batch of batches) batch.free();
   }
 
+  // ---- established connections against the conntrack table's size (where the time goes) ----
+  // The same 64k-packet batches drawn at random over F live flows: the table is F × 4/3 rounded up to a power of two
+  // slots of 32 bytes, so the sizes step through L2 (1 MB per core here), the L2 TLB's reach (2,048 × 4 KB pages =
+  // 8 MB), L3 (32 MB, shared) and beyond.
+  if (!quick) {
+    for (const flows of [16_384, 131_072, 262_144]) {
+      const dp = loadDatapathSync({ seed: 1, conntrackMax: flows });
+      build(dp, SP, prepared);
+      const batch = dp.createBatch(BATCH);
+      for (let f = 0; f < flows; f += BATCH) { fillNew(batch, f, Math.min(BATCH, flows - f), SP); dp.processBatch(batch, Math.min(BATCH, flows - f)); }
+      const batches = Array.from({ length: 4 }, (_, b) => {
+        const x = dp.createBatch(BATCH);
+        const w = x.packets;
+        fillNew(x, 0, BATCH, SP);
+        for (let i = 0; i < BATCH; i++) { // flow numbers drawn over [0, flows): every packet an established flow
+          const f = (Math.imul(b * BATCH + i, 0x9e3779b1) >>> 0) % flows;
+          w[i * 8 + 3] = 0x0a000000 + (f >>> 15); w[i * 8 + 4] = 1024 + (f & 0x7fff);
+          w[i * 8 + 5] = CLUSTER_IP((Math.imul(f, 0x9e3779b1) >>> 0) % SP);
+        }
+        dp.processBatch(x);
+        for (let i = 0; i < BATCH; i++) if ((x.results[i * 6 + 1]! & ResultFlag.CONNTRACK_HIT) === 0) throw new Error('size sweep: a packet missed conntrack');
+        return x;
+      });
+      let b = 0;
+      const r = await time(`established ${flows} random`, () => dp.processBatch(batches[b++ % batches.length]!), { time: T / 2, units: BATCH });
+      rows.push(rate(`established connections, ${flows.toLocaleString('en-US')} live flows in random order (conntrack ${dp.conntrackBytes / 2 ** 20} MB)`, 'wasm', r));
+      for (const x of batches) x.free();
+      batch.free();
+    }
+  }
+
   if (!quick) {
     const flat = (newRates.get('wasm 1000')! / newRates.get('wasm 30000')!).toFixed(2);
     notes.push(`new-connection rate 1k ÷ 30k service-ports: ${flat} (flat = 1)`);
