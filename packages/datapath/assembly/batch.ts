@@ -6,7 +6,7 @@ import { nodeDefined, nodeAt, localAddressFlags, NODE_MASQUERADE_ALL, NODE_LOCAL
 import { findServiceSlot, isClusterIP, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
   SP_EXTERNAL_LOCAL, SP_AFFINITY } from './services';
 import { epBlock, epCount, clusterCount, groupCount, clusterListPtr, localList } from './endpoints';
-import { ctFind, ctSlotHolds, ctReserve, ctWrite, ctTouch, ctTimeout, ctEvicted, ctSlotPtr, ctMask, CT_SNAT, CT_LC } from './conntrack';
+import { ctFind, ctSlotHolds, ctReserve, ctWrite, ctTouch, ctTimeout, ctEvicted, ctSlotPtr, ctMask, ctCount, ctMax, CT_SNAT, CT_LC } from './conntrack';
 import { choose, affinityHit } from './select';
 import { lcBind } from './ipvs-lc';
 
@@ -46,7 +46,7 @@ const localOut: usize = memory.data(8);
 /** Packets per prefetch group: hashes and first touches of a group are issued before any lookup depends on them. */
 const GROUP: u32 = 16;
 const groupHashes: usize = memory.data(GROUP * 4);
-/** Pass-2 hints per packet of the group: conntrack slot of a live entry (or -1), service slot (or -1). */
+/** Pass-2 hints per packet of the group: ctFind's answer (live slot, or −(slot + 1) where a miss ended), service slot (or -1). */
 const groupCtSlots: usize = memory.data(GROUP * 4);
 const groupSvcSlots: usize = memory.data(GROUP * 4);
 /** Keeps the touching loads alive (the optimizer may not drop a load whose value reaches memory). */
@@ -87,7 +87,7 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       const ports = ((load<u32>(pk, 16) & 0xffff) << 16) | (load<u32>(pk, 24) & 0xffff);
       const h = load<u32>(groupHashes + (<usize>(k - base) << 2));
       const ct = ctFind(h, ((node + 1) << 8) | (pi << 4), load<u32>(pk, 12), dst, ports);
-      store<i32>(groupCtSlots + (<usize>(k - base) << 2), ct >= 0 ? ct : -1);
+      store<i32>(groupCtSlots + (<usize>(k - base) << 2), ct);
       store<i32>(groupSvcSlots + (<usize>(k - base) << 2), -1);
       if (ct >= 0) continue;
       const slot = findServiceSlot(pi, dst, ports & 0xffff);
@@ -100,10 +100,13 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       for (let off: u32 = 0; off < bytes && off < 256; off += 64) sink ^= load<u32>(block + off);
       sink ^= load<u32>(clusterListPtr(block, epCount(sp), groupCount(sp)));
     }
+    // No packet of this group can evict (the table cannot fill within it): slots are only filled or refreshed,
+    // never emptied or moved, until the group is done.
+    const noEviction = ctCount + GROUP <= ctMax;
     for (let k = base; k < end; k++) {
       const g = <usize>(k - base) << 2;
       processOne(inPtr + (<usize>k << 5), outPtr + <usize>k * RESULT_SIZE, load<u32>(groupHashes + g),
-        load<i32>(groupCtSlots + g), load<i32>(groupSvcSlots + g));
+        load<i32>(groupCtSlots + g), load<i32>(groupSvcSlots + g), noEviction);
     }
   }
   prefetchSink ^= sink;
@@ -111,7 +114,7 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
 }
 
 // @ts-ignore: decorator
-@inline function processOne(pk: usize, out: usize, hGroup: u32, ctHint: i32, svcHint: i32): void {
+@inline function processOne(pk: usize, out: usize, hGroup: u32, ctHint: i32, svcHint: i32, noEviction: bool): void {
   {
     const node = load<u32>(pk);
     const arrival = load<u32>(pk, 4);
@@ -129,8 +132,11 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
     const h = hGroup; // ctHash of the key, from pass 1
     const tagKey = ((node + 1) << 8) | (pi << 4);
     // The pass-2 slot still holds this live flow unless an earlier packet evicted it: check the key, else search.
+    // A pass-2 miss ending at a slot still empty is still a miss there: since pass 2 the slots before it were only
+    // filled or refreshed (no eviction in the group), and this key, had an earlier packet inserted it, would be in it.
     let pos: i32 = -1;
     if (ctHint >= 0 && ctSlotHolds(<u32>ctHint, tagKey, src, dst, ports)) pos = ctHint;
+    else if (ctHint < 0 && noEviction && load<u32>(ctSlotPtr(<u32>(-ctHint - 1)), 12) == 0) pos = ctHint;
     else pos = ctFind(h, tagKey, src, dst, ports);
     if (pos >= 0) {
       const c = ctTouch(<u32>pos);
