@@ -73,7 +73,11 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       const ports = ((load<u32>(pk, 16) & 0xffff) << 16) | dport;
       const h = ctHash(((load<u32>(pk) + 1) << 8) | (pi << 4), load<u32>(pk, 12), dst, ports);
       store<u32>(groupHashes + (<usize>(k - base) << 2), h);
-      sink ^= load<u32>(ctSlotPtr(h & ctMask), 12);
+    }
+    // The touches in a tight loop of their own, after the hashing: all the group's misses fit the reorder window
+    // together instead of one per packet's worth of hashing.
+    for (let k: u32 = 0; k < end - base; k++) {
+      sink ^= load<u32>(ctSlotPtr(load<u32>(groupHashes + (<usize>k << 2)) & ctMask), 12);
     }
     // Pass 2 (read-only hints): which packets hit conntrack, and for the others their service slot; touch the
     // service-port and endpoint lines those will need. Pass 3 then processes the packets in order with the exact
