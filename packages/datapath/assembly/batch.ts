@@ -3,7 +3,7 @@ import { nowSeconds } from './core-state';
 import { ctHash } from './hash';
 import { nodeDefined, nodeAt, localAddressFlags, NODE_MASQUERADE_ALL, NODE_LOCALHOST_NODEPORTS, NODE_HAS_DETECTOR,
   ADDR_NODEPORT, MODE_IPVS, MODE_NFTABLES, SCHED_LC, NODE_HAS_SERVICE_CIDR } from './nodes';
-import { findServiceSlot, isClusterIP, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
+import { findServiceSlot, serviceHomeSlotPtr, isClusterIP, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
   SP_EXTERNAL_LOCAL, SP_AFFINITY } from './services';
 import { epBlock, epCount, clusterCount, groupCount, clusterListPtr, localList } from './endpoints';
 import { ctFind, ctSlotHolds, ctReserve, ctWrite, ctTouch, ctTimeout, ctEvicted, ctSlotPtr, ctMask, ctCount, ctMax, CT_SNAT, CT_LC } from './conntrack';
@@ -49,6 +49,8 @@ const groupHashes: usize = memory.data(GROUP * 4);
 /** Pass-2 hints per packet of the group: ctFind's answer (live slot, or −(slot + 1) where a miss ended), service slot (or -1). */
 const groupCtSlots: usize = memory.data(GROUP * 4);
 const groupSvcSlots: usize = memory.data(GROUP * 4);
+/** Pass 2's next line to touch per packet (service slot, then service-port), 0 for none; 8 bytes each. */
+const groupLines: usize = memory.data(GROUP * 8);
 /** Keeps the touching loads alive (the optimizer may not drop a load whose value reaches memory). */
 let prefetchSink: u32 = 0;
 
@@ -81,23 +83,40 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
     }
     // Pass 2 (read-only hints): which packets hit conntrack, and for the others their service slot; touch the
     // service-port and endpoint lines those will need. Pass 3 then processes the packets in order with the exact
-    // sequential semantics, re-checking each hint (an earlier packet of the group may have changed conntrack).
+    // sequential semantics, re-checking each hint (an earlier packet of the group may have changed conntrack). Each
+    // level of the chain (service slot, service-port, endpoint block) is touched for the whole group in a tight loop
+    // before the next level reads it, so a level's misses overlap.
+    let misses: u32 = 0;
     for (let k = base; k < end; k++) {
       const pk = inPtr + (<usize>k << 5);
+      const g = <usize>(k - base) << 2;
       const proto = load<u32>(pk, 8);
       const pi: u32 = proto == 6 ? 0 : proto == 17 ? 1 : 2;
-      const node = load<u32>(pk);
       const dst = load<u32>(pk, 20);
       const ports = ((load<u32>(pk, 16) & 0xffff) << 16) | (load<u32>(pk, 24) & 0xffff);
-      const h = load<u32>(groupHashes + (<usize>(k - base) << 2));
-      const ct = ctFind(h, ((node + 1) << 8) | (pi << 4), load<u32>(pk, 12), dst, ports);
-      store<i32>(groupCtSlots + (<usize>(k - base) << 2), ct);
-      store<i32>(groupSvcSlots + (<usize>(k - base) << 2), -1);
-      if (ct >= 0) continue;
-      const slot = findServiceSlot(pi, dst, ports & 0xffff);
-      store<i32>(groupSvcSlots + (<usize>(k - base) << 2), slot);
-      if (slot < 0) continue;
-      const sp = spAt(serviceSlotSp(slot));
+      const ct = ctFind(load<u32>(groupHashes + g), ((load<u32>(pk) + 1) << 8) | (pi << 4), load<u32>(pk, 12), dst, ports);
+      store<i32>(groupCtSlots + g, ct);
+      store<i32>(groupSvcSlots + g, -1);
+      store<usize>(groupLines + (g << 1), ct >= 0 ? 0 : serviceHomeSlotPtr(pi, dst, ports & 0xffff));
+      misses += ct >>> 31;
+    }
+    // Established packets (the common case) skip the rest of pass 2.
+    if (misses != 0) for (let k: u32 = 0; k < end - base; k++) {
+      const a = load<usize>(groupLines + (<usize>k << 3));
+      if (a != 0) sink ^= load<u32>(a);
+    }
+    if (misses != 0) for (let k = base; k < end; k++) {
+      const g = <usize>(k - base) << 2;
+      if (load<usize>(groupLines + (g << 1)) == 0) continue;
+      const pk = inPtr + (<usize>k << 5);
+      const proto = load<u32>(pk, 8);
+      const slot = findServiceSlot(proto == 6 ? 0 : proto == 17 ? 1 : 2, load<u32>(pk, 20), load<u32>(pk, 24) & 0xffff);
+      store<i32>(groupSvcSlots + g, slot);
+      store<usize>(groupLines + (g << 1), slot >= 0 ? spAt(serviceSlotSp(slot)) : 0);
+    }
+    if (misses != 0) for (let k: u32 = 0; k < end - base; k++) {
+      const sp = load<usize>(groupLines + (<usize>k << 3));
+      if (sp == 0) continue;
       const block = epBlock(sp);
       if (block == 0) continue;
       const bytes = epCount(sp) << 4;

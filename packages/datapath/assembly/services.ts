@@ -171,6 +171,12 @@ function svcHomeOf(p: usize, mask: u32): u32 { return svcHash(load<u32>(p), load
   }
 }
 
+/** Address of the home slot of (protocol index, IPv4, port): where findServiceSlot starts (for touching it early). */
+// @ts-ignore: decorator
+@inline export function serviceHomeSlotPtr(pi: u32, ip: u32, port: u32): usize {
+  return svcPtr + (<usize>svcHome(svcKey(pi, port), ip) << 5);
+}
+
 /** Service-port id at a slot returned by findServiceSlot. */
 // @ts-ignore: decorator
 @inline export function serviceSlotSp(slot: i32): u32 { return load<u32>(svcPtr + (<usize>slot << 5), 20); }
