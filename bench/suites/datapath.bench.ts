@@ -301,6 +301,18 @@ export default async function datapathBench(ctx: SuiteContext): Promise<SuiteRes
     for (const batch of batches) batch.free();
   }
 
+  // ---- new connections with conntrack in cache: the core's compute ceiling (same load, batches of 4,096) ----
+  if (!quick) {
+    const small = 4096;
+    const dp = loadDatapathSync({ seed: 1, conntrackMax: (small * 16 * 3) / 4 });
+    build(dp, SP, prepared);
+    const batch = dp.createBatch(small);
+    const load = new NewConnectionLoad(dp, batch, SP, small);
+    const r = await time('new wasm in cache', () => load.process(), { time: T / 2, units: small, beforeEach: () => load.prepare() });
+    rows.push(rate(`new connections, ${SP.toLocaleString('en-US')} service-ports, conntrack in cache (${Math.round((100 * load.minEntries) / (small * 16))}–${Math.round((100 * load.maxEntries) / (small * 16))} % of ${(small * 16).toLocaleString('en-US')} slots, batches of ${small.toLocaleString('en-US')})`, 'wasm', r));
+    batch.free();
+  }
+
   // ---- established connections against the conntrack table's size (where the time goes) ----
   // The same 64k-packet batches drawn at random over F live flows: the table is F × 4/3 rounded up to a power of two
   // slots of 32 bytes, so the sizes step through L2 (1 MB per core here), the L2 TLB's reach (2,048 × 4 KB pages =
