@@ -1,8 +1,20 @@
 import Table from 'cli-table3';
-import pc from 'picocolors';
+import picocolors from 'picocolors';
 import type { ClusterInput } from '@kube-netsim/model';
 import type { Cluster } from '@kube-netsim/model/cluster';
 import type { Io } from './io.js';
+
+/**
+ * Colour only for a terminal. picocolors also turns colour on whenever a `CI` variable is set, which would put
+ * escape codes into output that is piped, captured or compared. NO_COLOR and FORCE_COLOR are honoured.
+ */
+export function colorWanted(env: Record<string, string | undefined> = process.env, stdoutIsTTY = Boolean(process.stdout.isTTY)): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+  return stdoutIsTTY && env.TERM !== 'dumb';
+}
+
+const pc = picocolors.createColors(colorWanted());
 
 /** What every section of a report sees: the built cluster and the input it was read from. */
 export interface SectionContext {
