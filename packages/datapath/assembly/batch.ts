@@ -4,7 +4,7 @@ import { ctHash } from './hash';
 import { nodeDefined, nodeAt, localAddressFlags, NODE_MASQUERADE_ALL, NODE_LOCALHOST_NODEPORTS, NODE_HAS_DETECTOR,
   ADDR_NODEPORT, MODE_IPVS, MODE_NFTABLES, SCHED_LC, NODE_HAS_SERVICE_CIDR } from './nodes';
 import { findServiceSlot, serviceHomeSlotPtr, isClusterIP, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
-  SP_EXTERNAL_LOCAL, SP_AFFINITY } from './services';
+  SP_EXTERNAL_LOCAL, SP_AFFINITY, SP_EXTERNALLY_ACCESSIBLE } from './services';
 import { epBlock, epCount, clusterCount, groupCount, clusterListPtr, localList } from './endpoints';
 import { ctFind, ctSlotHolds, ctReserve, ctWrite, ctTouch, ctTimeout, ctEvicted, ctSlotPtr, ctMask, ctCount, ctMax, CT_SNAT, CT_LC } from './conntrack';
 import { choose, affinityHit } from './select';
@@ -223,6 +223,7 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       return;
     }
     const spFlags = load<u32>(sp);
+    const mode = load<u32>(np, 4);
     const hasDetector = (nflags & NODE_HAS_DETECTOR) != 0;
     const fromPodCidr = hasDetector && (src & load<u32>(np, 16)) == load<u32>(np, 12);
     let masq = false;
@@ -230,6 +231,11 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
     if (!external) {
       masq = (nflags & NODE_MASQUERADE_ALL) != 0 || (hasDetector && !fromPodCidr);
       useLocal = (spFlags & SP_INTERNAL_LOCAL) != 0;
+    } else if (mode == MODE_IPVS) {
+      // ipvs: KUBE-LOAD-BALANCER-LOCAL / KUBE-NODE-PORT-LOCAL-* RETURN before KUBE-MARK-MASQ whatever the source;
+      // no pod short-circuit, the virtual server holds the local endpoints.
+      useLocal = (spFlags & SP_EXTERNAL_LOCAL) != 0;
+      masq = !useLocal;
     } else if ((spFlags & SP_EXTERNAL_LOCAL) == 0) {
       masq = true;
     } else if (fromPodCidr) {
@@ -249,16 +255,27 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       list = <usize>load<u32>(localOut);
       lm = load<u32>(localOut, 4);
       flags |= F_LOCAL_POLICY;
-      if (lm == 0) {
+      if (lm == 0 && mode != MODE_IPVS) {
         put(out, V_DROP, flags, dst, dport, NONE, <u32>spId);
         return;
+      }
+      if (lm == 0) {
+        // ipvs (kubernetes#97081): no local endpoint, so the virtual server holds the cluster endpoints — which
+        // kube-proxy does not compute for iTP Local without NodePort/external/LB IP: no real server, REJECT.
+        if ((spFlags & (SP_INTERNAL_LOCAL | SP_EXTERNALLY_ACCESSIBLE)) == SP_INTERNAL_LOCAL) {
+          put(out, V_REJECT, flags, dst, dport, NONE, <u32>spId);
+          return;
+        }
+        flags &= ~F_LOCAL_POLICY;
+        useLocal = false;
+        list = clusterListPtr(block, n, groupCount(sp));
+        lm = m;
       }
     } else {
       list = clusterListPtr(block, n, groupCount(sp));
       lm = m;
     }
 
-    const mode = load<u32>(np, 4);
     const sched = load<u32>(np, 8);
     const chosen = choose(mode, sched, node, <u32>spId, sp, block, list, lm, h, src, dst, !useLocal,
       (spFlags & SP_AFFINITY) != 0);

@@ -15,6 +15,8 @@ export const SP_DEFINED: u32 = 1;
 export const SP_INTERNAL_LOCAL: u32 = 2;
 export const SP_EXTERNAL_LOCAL: u32 = 4;
 export const SP_AFFINITY: u32 = 8;
+/** The Service has a NodePort, external IP or LB IP: kube-proxy computes its cluster endpoints even under iTP Local. */
+export const SP_EXTERNALLY_ACCESSIBLE: u32 = 16;
 
 // Service-port struct, 32 bytes:
 //   0 flags · 4 affinity timeout (s) · 8 endpoint block · 12 endpoint count · 16 cluster-list count
@@ -115,7 +117,7 @@ export function coreSetServicePort(id: u32, flags: u32, affinityTimeout: u32): i
     spCapacity = next;
   }
   const p = spAt(id);
-  store<u32>(p, (flags & (SP_INTERNAL_LOCAL | SP_EXTERNAL_LOCAL | SP_AFFINITY)) | SP_DEFINED);
+  store<u32>(p, (flags & (SP_INTERNAL_LOCAL | SP_EXTERNAL_LOCAL | SP_AFFINITY | SP_EXTERNALLY_ACCESSIBLE)) | SP_DEFINED);
   store<u32>(p, affinityTimeout, 4);
   return ST_OK;
 }

@@ -139,7 +139,7 @@ export const ProxyModeCode = { iptables: 0, nftables: 1, ipvs: 2 } as const;
 export const SchedulerCode = { rr: 0, lc: 1, sh: 2, mh: 3 } as const;
 export const NodeFlag = { masqueradeAll: 2, localhostNodePorts: 4, hasDetector: 8, hasServiceCIDR: 16 } as const;
 export const ADDRESS_NODEPORT = 2;
-export const ServicePortFlag = { internalLocal: 2, externalLocal: 4, affinity: 8 } as const;
+export const ServicePortFlag = { internalLocal: 2, externalLocal: 4, affinity: 8, externallyAccessible: 16 } as const;
 export const AddressKindCode = { ClusterIP: 0, ExternalIP: 1, LoadBalancerIP: 2 } as const;
 export const ConntrackStat = { entries: 0, max: 1, slots: 2, inserted: 3, earlyDrops: 4, drops: 5, expired: 6, bytes: 7 } as const;
 /** coreLayout indices (for the TypeScript typed-array kernel). */

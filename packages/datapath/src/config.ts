@@ -37,6 +37,12 @@ export interface ServicePortPolicy {
   sessionAffinity?: 'None' | 'ClientIP';
   /** `sessionAffinityConfig.clientIP.timeoutSeconds`, default 10800. */
   sessionAffinityTimeoutSeconds?: number;
+  /**
+   * The Service has a NodePort, an external IP or a load-balancer IP (kube-proxy's `ExternallyAccessible`), default
+   * false. Used by ipvs mode only: with traffic policy Local and no local endpoint a virtual server gets the cluster
+   * endpoints, which kube-proxy computes for an internalTrafficPolicy-Local Service only when this is true.
+   */
+  externallyAccessible?: boolean;
 }
 
 /** One endpoint of a service-port, from an EndpointSlice. */

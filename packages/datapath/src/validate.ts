@@ -80,6 +80,7 @@ export function servicePortArguments(policy: ServicePortPolicy = {}): [number, n
   if (checkEnum(policy.internalTrafficPolicy, 'policy.internalTrafficPolicy', ['Cluster', 'Local'] as const, 'Cluster') === 'Local') flags |= ServicePortFlag.internalLocal;
   if (checkEnum(policy.externalTrafficPolicy, 'policy.externalTrafficPolicy', ['Cluster', 'Local'] as const, 'Cluster') === 'Local') flags |= ServicePortFlag.externalLocal;
   if (checkEnum(policy.sessionAffinity, 'policy.sessionAffinity', ['None', 'ClientIP'] as const, 'None') === 'ClientIP') flags |= ServicePortFlag.affinity;
+  if (checkBoolean(policy.externallyAccessible, 'policy.externallyAccessible', false)) flags |= ServicePortFlag.externallyAccessible;
   const timeout = checkU32(policy.sessionAffinityTimeoutSeconds ?? 10800, 'policy.sessionAffinityTimeoutSeconds', 1, 86400 * 365);
   return [flags, timeout];
 }

@@ -211,6 +211,58 @@ describe('IPVS round robin', () => {
   });
 });
 
+// kube-proxy's ipvs mode (pkg/proxy/ipvs/proxier.go syncEndpoint, kubernetes#97081), as explainIpvs walks it: a
+// virtual server of a Local policy holds the local endpoints, or the cluster endpoints when the node has none; the
+// eTP-Local sets (KUBE-NODE-PORT-LOCAL-TCP, KUBE-LOAD-BALANCER-LOCAL) RETURN before KUBE-MARK-MASQ for every source.
+describe('IPVS traffic policy Local', () => {
+  const ipvsCluster = (policy = {}) => cluster(policy, { mode: 'ipvs', ipvsScheduler: 'rr' });
+
+  it('NodePort eTP Local without a local endpoint: every source reaches the remote endpoint, none masqueraded', () => {
+    const { dp, a } = ipvsCluster({ externalTrafficPolicy: 'Local', externallyAccessible: true });
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: 1, id: 5 }]);
+    const results = send(dp, [
+      toNodePort(a, NODE_A, '8.8.8.8', 'external'),
+      toNodePort(a, NODE_A, '10.0.1.1', 'pod'),
+      toNodePort(a, NODE_A, NODE_A, 'host'),
+    ]);
+    for (const r of results) {
+      expect(r).toMatchObject({ verdict: Verdict.DNAT, endpointId: 5, dstIP: ip('10.0.2.1'), dstPort: 8080 });
+      expect(r.flags & (ResultFlag.MASQUERADE | ResultFlag.LOCAL_POLICY)).toBe(0);
+    }
+  });
+
+  it('NodePort eTP Local with a local endpoint: pods get it too (no short-circuit to all endpoints)', () => {
+    const { dp, a, b } = ipvsCluster({ externalTrafficPolicy: 'Local', externallyAccessible: true });
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: b, id: 5 }, { ip: '10.0.2.2', port: 8080, node: a, id: 7 }]);
+    const results = send(dp, [0, 1, 2, 3].map((i) => toNodePort(a, NODE_A, '10.0.1.1', 'pod', 41000 + i)));
+    for (const r of results) {
+      expect(r).toMatchObject({ verdict: Verdict.DNAT, endpointId: 7 });
+      expect(r.flags & (ResultFlag.MASQUERADE | ResultFlag.LOCAL_POLICY)).toBe(ResultFlag.LOCAL_POLICY);
+    }
+  });
+
+  it('ClusterIP iTP Local without a local endpoint: the cluster endpoints when externally accessible, else REJECT', () => {
+    const accessible = ipvsCluster({ internalTrafficPolicy: 'Local', externallyAccessible: true });
+    accessible.dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: accessible.b, id: 5 }]);
+    expect(send(accessible.dp, [toCluster(accessible.a, '10.0.1.1')])[0]).toMatchObject({ verdict: Verdict.DNAT, endpointId: 5 });
+
+    // A ClusterIP-only Service: kube-proxy computes no cluster endpoints for it, so the virtual server is empty.
+    const clusterOnly = ipvsCluster({ internalTrafficPolicy: 'Local' });
+    clusterOnly.dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: clusterOnly.b, id: 5 }]);
+    const [onA, onB] = send(clusterOnly.dp, [toCluster(clusterOnly.a, '10.0.1.1'), toCluster(clusterOnly.b, '10.0.1.1')]);
+    expect(onA!.verdict).toBe(Verdict.REJECT);
+    expect(onB).toMatchObject({ verdict: Verdict.DNAT, endpointId: 5 });
+  });
+
+  it('iptables mode keeps DROPping the same packets (the fallback is per node mode)', () => {
+    const { dp, a } = cluster({ internalTrafficPolicy: 'Local', externalTrafficPolicy: 'Local', externallyAccessible: true });
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: 1, id: 5 }]);
+    const [clusterIP, nodePort] = send(dp, [toCluster(a, '10.0.1.1'), toNodePort(a, NODE_A, '8.8.8.8', 'external')]);
+    expect(clusterIP!.verdict).toBe(Verdict.DROP);
+    expect(nodePort!.verdict).toBe(Verdict.DROP);
+  });
+});
+
 describe('session affinity ClientIP', () => {
   it('sends a client back to its endpoint within the timeout, and chooses afresh after it', () => {
     const { dp, a } = cluster({ sessionAffinity: 'ClientIP', sessionAffinityTimeoutSeconds: 30 });

@@ -34,6 +34,7 @@ const policy = fc.record({
   externalTrafficPolicy: fc.constantFrom('Cluster', 'Local'),
   sessionAffinity: fc.constantFrom('None', 'ClientIP'),
   sessionAffinityTimeoutSeconds: fc.integer({ min: 1, max: 50 }),
+  externallyAccessible: fc.boolean(),
 }) as fc.Arbitrary<ServicePortPolicy>;
 
 function endpointsArb(nodeCount: number): fc.Arbitrary<EndpointInput[]> {

@@ -5,8 +5,7 @@
 //
 // Not generated, because the datapath does not model them (see packages/datapath/docs/core.md and
 // packages/model/docs/proxy.md "Datapath sync"): loadBalancerSourceRanges; in ipvs mode, a ClusterIP on a port
-// that is no virtual server (KUBE-IPVS-FILTER rejects it, the datapath passes it); traffic policy Local (kube-proxy's ipvs
-// mode falls back to all endpoints and has no pod short-circuit, the datapath applies iptables' rules); in iptables
+// that is no virtual server (KUBE-IPVS-FILTER rejects it, the datapath passes it); in iptables
 // mode, a host process's packet to a load-balancer IP of a Service without endpoints (iptables rejects it only on
 // INPUT and FORWARD, so it leaves the node; the datapath rejects it as nftables mode does).
 import { ResultFlag, Verdict, loadDatapathSync } from '@kube-netsim/datapath';
@@ -184,9 +183,6 @@ function compare(sync: DatapathProxySync, nodeIndex: number, packets: ProxyPacke
   return packets.length;
 }
 
-/** ipvs mode's Local policies differ from the datapath's (see the header): Cluster only there. */
-const forMode = (mode: Mode, specs: ServiceSpec[]) => specs.map((s) => (mode === 'ipvs' ? { ...s, eTPLocal: false, iTPLocal: false } : s));
-
 function newSync(config: ReturnType<typeof configOf>): DatapathProxySync {
   const sync = new DatapathProxySync(loadDatapathSync({ seed: 7 }));
   for (const node of NODES) sync.addNode({ node, config, serviceCIDRs: ['172.30.0.0/16'] });
@@ -198,7 +194,7 @@ describe('datapath vs rule evaluators (iptables, nftables, ipvs)', () => {
     let checked = 0;
     fc.assert(
       fc.property(scenarioArb, fc.integer({ min: 0, max: 1 }), (sc, nodeIndex) => {
-        const specs = forMode(sc.mode, sc.services);
+        const specs = sc.services;
         const { services, slices } = cluster(specs);
         const config = configOf(sc.mode, sc.detector, sc.masqueradeAll);
         const sync = newSync(config);
@@ -223,7 +219,7 @@ describe('datapath vs rule evaluators (iptables, nftables, ipvs)', () => {
       fc.property(scenarioArb, fc.array(opArb, { minLength: 1, maxLength: 6 }), (sc, ops) => {
         const config = configOf(sc.mode, sc.detector, sc.masqueradeAll);
         const sync = newSync(config);
-        let specs = forMode(sc.mode, sc.services);
+        let specs = sc.services;
         const start = cluster(specs);
         const services: Array<Service | undefined> = [...start.services];
         const slices: Array<EndpointSlice | undefined> = [...start.slices];
@@ -232,7 +228,7 @@ describe('datapath vs rule evaluators (iptables, nftables, ipvs)', () => {
         for (const op of ops) {
           const i = op.index % specs.length;
           // A changed Service keeps its name, ClusterIP and NodePort (cluster() derives them from the index).
-          const changed = forMode(sc.mode, [op.spec])[0]!;
+          const changed = op.spec;
           if (op.kind === 'service') {
             specs = specs.map((s, k) => (k === i ? { ...changed, endpoints: s.endpoints } : s));
             services[i] = cluster(specs).services[i];

@@ -32,6 +32,7 @@ interface RefServicePort {
   externalLocal: boolean;
   affinity: boolean;
   affinityTimeout: number;
+  externallyAccessible: boolean;
   endpoints: RefEndpoint[];
   maglev?: Uint16Array;
 }
@@ -145,6 +146,7 @@ export class ReferenceDatapath {
       externalLocal: checkEnum(policy.externalTrafficPolicy, 'policy.externalTrafficPolicy', ['Cluster', 'Local'] as const, 'Cluster') === 'Local',
       affinity: checkEnum(policy.sessionAffinity, 'policy.sessionAffinity', ['None', 'ClientIP'] as const, 'None') === 'ClientIP',
       affinityTimeout: checkU32(policy.sessionAffinityTimeoutSeconds ?? 10800, 'policy.sessionAffinityTimeoutSeconds', 1, 86400 * 365),
+      externallyAccessible: checkBoolean(policy.externallyAccessible, 'policy.externallyAccessible', false),
       endpoints: existing?.endpoints ?? [],
       ...(existing?.maglev ? { maglev: existing.maglev } : {}),
     });
@@ -331,6 +333,10 @@ export class ReferenceDatapath {
     if (!external) {
       masquerade = node.masqueradeAll || (node.detector !== null && !fromPodCidr);
       useLocal = sp.internalLocal;
+    } else if (node.mode === 'ipvs') {
+      // KUBE-LOAD-BALANCER-LOCAL / KUBE-NODE-PORT-LOCAL-* return before the mark, from any source; no short-circuit.
+      useLocal = sp.externalLocal;
+      masquerade = !useLocal;
     } else if (!sp.externalLocal) {
       masquerade = true;
     } else if (fromPodCidr) {
@@ -344,7 +350,15 @@ export class ReferenceDatapath {
     if (useLocal) {
       flags |= ResultFlag.LOCAL_POLICY;
       candidates = usable(sp.endpoints.filter((ep) => ep.node === packet.node));
-      if (candidates.length === 0) return unchanged(Verdict.DROP, flags, spId);
+      if (candidates.length === 0 && node.mode !== 'ipvs') return unchanged(Verdict.DROP, flags, spId);
+      if (candidates.length === 0) {
+        // ipvs (kubernetes#97081): the cluster endpoints instead — none computed for an iTP-Local Service that is
+        // not externally accessible, so its virtual server has no real server.
+        if (sp.internalLocal && !sp.externallyAccessible) return unchanged(Verdict.REJECT, flags, spId);
+        flags &= ~ResultFlag.LOCAL_POLICY;
+        useLocal = false;
+        candidates = cluster;
+      }
     }
 
     // 5. Selection.

@@ -7,7 +7,7 @@ import type { LocalTrafficDetector, ResolvedKubeProxyConfiguration } from '../co
 import { ipvsNodePortAddresses } from '../ipvs/build.js';
 import { nftablesNodePortAddresses } from '../nftables/build.js';
 import type { ProxyNode } from '../node.js';
-import { type EndpointInfo, type ServicePortInfo, endpointSliceServiceKey, endpointsByServicePort, servicePortKey, servicePortsOf } from '../service-port.js';
+import { type EndpointInfo, type ServicePortInfo, endpointSliceServiceKey, endpointsByServicePort, externallyAccessible, servicePortKey, servicePortsOf } from '../service-port.js';
 
 // kube-proxy's state compiled into the WebAssembly datapath: nodes (one kube-proxy each, with its mode and
 // addresses) and the cluster-wide service-port, address, NodePort and endpoint tables. Changes go object by object:
@@ -67,6 +67,8 @@ function policyOf(sp: ServicePortInfo): ServicePortPolicy {
     externalTrafficPolicy: sp.externalPolicyLocal ? 'Local' : 'Cluster',
     sessionAffinity: sp.sessionAffinity,
     ...(sp.sessionAffinity === 'ClientIP' ? { sessionAffinityTimeoutSeconds: sp.stickyMaxAgeSeconds } : {}),
+    // ipvs mode's fallback from Local to the cluster endpoints needs them computed (usesClusterEndpoints).
+    externallyAccessible: externallyAccessible(sp),
   };
 }
 
