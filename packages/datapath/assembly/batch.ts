@@ -2,7 +2,7 @@
 import { nowSeconds } from './core-state';
 import { ctHash } from './hash';
 import { nodeDefined, nodeAt, localAddressFlags, NODE_MASQUERADE_ALL, NODE_LOCALHOST_NODEPORTS, NODE_HAS_DETECTOR,
-  ADDR_NODEPORT, MODE_IPVS, MODE_NFTABLES, SCHED_LC, NODE_HAS_SERVICE_CIDR } from './nodes';
+  ADDR_NODEPORT, MODE_IPTABLES, MODE_IPVS, MODE_NFTABLES, SCHED_LC, NODE_HAS_SERVICE_CIDR } from './nodes';
 import { findServiceSlot, serviceHomeSlotPtr, isClusterIP, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
   SP_EXTERNAL_LOCAL, SP_AFFINITY, SP_EXTERNALLY_ACCESSIBLE } from './services';
 import { epBlock, epCount, clusterCount, groupCount, clusterListPtr, localList } from './endpoints';
@@ -196,13 +196,13 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
     }
     if (spId < 0) {
       // nftables' cluster-ips-check: a ClusterIP on a port no Service has is rejected, an unallocated address of
-      // the service CIDR dropped (iptables and ipvs let both through).
-      if (load<u32>(np, 4) == MODE_NFTABLES) {
-        if (isClusterIP(dst)) { put(out, V_REJECT, 0, dst, dport, NONE, NONE); return; }
-        if ((nflags & NODE_HAS_SERVICE_CIDR) != 0 && (dst & load<u32>(np, 24)) == load<u32>(np, 20)) {
-          put(out, V_DROP, 0, dst, dport, NONE, NONE);
-          return;
-        }
+      // the service CIDR dropped (iptables lets both through). ipvs: the ClusterIP is bound to kube-ipvs0, so the
+      // packet meets KUBE-IPVS-FILTER on INPUT, which rejects it; an unallocated address passes.
+      const nodeMode = load<u32>(np, 4);
+      if (nodeMode != MODE_IPTABLES && isClusterIP(dst)) { put(out, V_REJECT, 0, dst, dport, NONE, NONE); return; }
+      if (nodeMode == MODE_NFTABLES && (nflags & NODE_HAS_SERVICE_CIDR) != 0 && (dst & load<u32>(np, 24)) == load<u32>(np, 20)) {
+        put(out, V_DROP, 0, dst, dport, NONE, NONE);
+        return;
       }
       put(out, V_PASS, 0, dst, dport, NONE, NONE);
       return;

@@ -429,6 +429,20 @@ describe('nftables cluster-ips-check', () => {
       expect([wrongPort!.verdict, unallocated!.verdict, outside!.verdict]).toEqual([port, other, Verdict.PASS]);
     }
   });
+
+  // ipvs: every ClusterIP is bound to kube-ipvs0, so a port that is no virtual server meets KUBE-IPVS-FILTER on
+  // INPUT (REJECT, whatever the arrival: a host process's packet reaches INPUT over lo); unallocated addresses pass.
+  it('ipvs mode rejects a ClusterIP on an unknown port from every arrival and passes an unallocated address', () => {
+    const { dp, a } = cluster({}, { mode: 'ipvs', serviceCIDR: '10.96.0.0/12' });
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: a }]);
+    const wrongPort = send(dp, [
+      { ...toCluster(a, '10.0.1.1'), dstPort: 81 },
+      { ...toCluster(a, NODE_A, 40000, 'host'), dstPort: 81 },
+      { ...toCluster(a, '8.8.8.8', 40000, 'external'), dstPort: 30080 },
+    ]);
+    expect(wrongPort.map((r) => r.verdict)).toEqual([Verdict.REJECT, Verdict.REJECT, Verdict.REJECT]);
+    expect(send(dp, [{ ...toCluster(a, '10.0.1.1'), dstIP: '10.96.7.7' }])[0]!.verdict).toBe(Verdict.PASS);
+  });
 });
 
 describe('conntrack sweep on a dense table', () => {

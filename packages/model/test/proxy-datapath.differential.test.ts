@@ -4,8 +4,7 @@
 // masquerade decision the evaluator's for that endpoint.
 //
 // Not generated, because the datapath does not model them (see packages/datapath/docs/core.md and
-// packages/model/docs/proxy.md "Datapath sync"): loadBalancerSourceRanges; in ipvs mode, a ClusterIP on a port
-// that is no virtual server (KUBE-IPVS-FILTER rejects it, the datapath passes it); in iptables
+// packages/model/docs/proxy.md "Datapath sync"): loadBalancerSourceRanges; in iptables
 // mode, a host process's packet to a load-balancer IP of a Service without endpoints (iptables rejects it only on
 // INPUT and FORWARD, so it leaves the node; the datapath rejects it as nftables mode does).
 import { ResultFlag, Verdict, loadDatapathSync } from '@kube-netsim/datapath';
@@ -155,7 +154,7 @@ function packetOf(pk: PacketSpec, specs: ServiceSpec[], nodeIndex: number, mode:
   if (pk.target === 'loadBalancer' && s.type === 'LoadBalancer' && !hostToLoadBalancer) to = `1.2.3.${10 + i}`;
   if (pk.target === 'other') to = '198.51.100.20';
   if (pk.target === 'unallocated') to = '172.30.200.1';
-  if (pk.target === 'clusterIPOtherPort' && mode !== 'ipvs') port = 81;
+  if (pk.target === 'clusterIPOtherPort') port = 81;
   return { from: localhost ? '127.0.0.1' : from, to, port, protocol, arrival };
 }
 

@@ -302,11 +302,12 @@ export class ReferenceDatapath {
     }
     if (spId === undefined) {
       // nftables' cluster-ips-check: a ClusterIP on an unknown port is rejected, an unallocated service address dropped.
-      if (node.mode === 'nftables') {
+      // ipvs: the ClusterIP is local on kube-ipvs0 and KUBE-IPVS-FILTER rejects a port that is no virtual server.
+      if (node.mode !== 'iptables') {
         const isClusterIP = [...this.serviceAddresses].some(([k, v]) => v.kind === 'ClusterIP' && Number(k.split('|')[1]) === dst);
         if (isClusterIP) return unchanged(Verdict.REJECT);
-        if (node.serviceCIDR && ((dst & node.serviceCIDR.mask) >>> 0) === node.serviceCIDR.base) return unchanged(Verdict.DROP);
       }
+      if (node.mode === 'nftables' && node.serviceCIDR && ((dst & node.serviceCIDR.mask) >>> 0) === node.serviceCIDR.base) return unchanged(Verdict.DROP);
       return unchanged(Verdict.PASS);
     }
     const sp = this.servicePort(spId);
