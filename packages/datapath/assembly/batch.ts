@@ -219,7 +219,11 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
 
     const m = clusterCount(sp);
     if (m == 0) {
-      put(out, V_REJECT, flags, dst, dport, NONE, <u32>spId);
+      // iptables: an external IP's or LB IP's "has no endpoints" REJECT is in KUBE-EXTERNAL-SERVICES, reached from
+      // INPUT and FORWARD only, so a host process's packet to such an address that is not local leaves the node.
+      const leaves = external && arrival == ARRIVAL_HOST && (flags & F_NODEPORT) == 0 && load<u32>(np, 4) == MODE_IPTABLES
+        && localAddressFlags(node, dst) == 0;
+      put(out, leaves ? V_PASS : V_REJECT, flags, dst, dport, NONE, <u32>spId);
       return;
     }
     const spFlags = load<u32>(sp);

@@ -66,6 +66,27 @@ describe('service matching and no-endpoint verdicts', () => {
   });
 });
 
+describe('a host process and a LoadBalancer IP without endpoints', () => {
+  // iptables mode puts "has no endpoints" REJECTs of external and LB IPs in KUBE-EXTERNAL-SERVICES, jumped to from
+  // INPUT and FORWARD only: a host process's packet to a LB IP that is not local leaves the node. nftables' reject
+  // is in a chain on output too; ipvs binds the LB IP locally and its empty virtual server answers. A NodePort on a
+  // node address is local, so the host's packet reaches INPUT and is rejected in every mode.
+  const LB_IP = '1.2.3.4';
+  for (const [mode, lb] of [['iptables', Verdict.PASS], ['nftables', Verdict.REJECT], ['ipvs', Verdict.REJECT]] as const) {
+    it(`${mode}: the LB IP → ${lb === Verdict.PASS ? 'PASS' : 'REJECT'}; pods and outside and the NodePort → REJECT`, () => {
+      const { dp, a } = cluster({}, { mode });
+      dp.addServiceAddress('TCP', LB_IP, 80, 0, 'LoadBalancerIP');
+      const toLB = (srcIP: string, arrival: PacketInput['arrival']): PacketInput => ({ ...toCluster(a, srcIP, 40000, arrival), dstIP: LB_IP });
+      const [host, pod, outside, nodePort] = send(dp, [
+        toLB(NODE_A, 'host'), toLB('10.0.1.1', 'pod'), toLB('8.8.8.8', 'external'), toNodePort(a, NODE_A, NODE_A, 'host'),
+      ]);
+      expect([host!.verdict, pod!.verdict, outside!.verdict, nodePort!.verdict]).toEqual([lb, Verdict.REJECT, Verdict.REJECT, Verdict.REJECT]);
+      dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: a, id: 3 }]);
+      expect(send(dp, [toLB(NODE_A, 'host')])[0]).toMatchObject({ verdict: Verdict.DNAT, endpointId: 3 });
+    });
+  }
+});
+
 describe('masquerade (KUBE-MARK-MASQ)', () => {
   it('to a ClusterIP: not from the pod CIDR, yes from outside it, always with masqueradeAll, never without a detector', () => {
     const { dp, a } = cluster();

@@ -3,10 +3,8 @@
 // every packet the datapath's verdict must be the evaluator's, its endpoint one the evaluator allows, and its
 // masquerade decision the evaluator's for that endpoint.
 //
-// Not generated, because the datapath does not model them (see packages/datapath/docs/core.md and
-// packages/model/docs/proxy.md "Datapath sync"): loadBalancerSourceRanges; in iptables
-// mode, a host process's packet to a load-balancer IP of a Service without endpoints (iptables rejects it only on
-// INPUT and FORWARD, so it leaves the node; the datapath rejects it as nftables mode does).
+// Not generated, because the datapath does not model it (see packages/datapath/docs/core.md and
+// packages/model/docs/proxy.md "Datapath sync"): loadBalancerSourceRanges.
 import { ResultFlag, Verdict, loadDatapathSync } from '@kube-netsim/datapath';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -133,8 +131,8 @@ function explainerFor(mode: Mode, services: Service[], slices: EndpointSlice[], 
 
 type PacketSpec = { service: number; target: string; source: string; host: number; srcPort: number };
 
-/** A packet on `nodeIndex` from a generated description (see the header for what is left out in which mode). */
-function packetOf(pk: PacketSpec, specs: ServiceSpec[], nodeIndex: number, mode: Mode): ProxyPacket {
+/** A packet on `nodeIndex` from a generated description. */
+function packetOf(pk: PacketSpec, specs: ServiceSpec[], nodeIndex: number): ProxyPacket {
   const node = NODES[nodeIndex]!;
   const i = pk.service % specs.length;
   const s = specs[i]!;
@@ -150,8 +148,7 @@ function packetOf(pk: PacketSpec, specs: ServiceSpec[], nodeIndex: number, mode:
   // a process connecting to 127.0.0.1 gets 127.0.0.1 as its source.
   const localhost = pk.target === 'localhostNodePort' && s.type !== 'ClusterIP' && arrival === 'host';
   if (localhost) [to, port] = ['127.0.0.1', 30000 + i];
-  const hostToLoadBalancer = mode === 'iptables' && pk.source === 'host';
-  if (pk.target === 'loadBalancer' && s.type === 'LoadBalancer' && !hostToLoadBalancer) to = `1.2.3.${10 + i}`;
+  if (pk.target === 'loadBalancer' && s.type === 'LoadBalancer') to = `1.2.3.${10 + i}`;
   if (pk.target === 'other') to = '198.51.100.20';
   if (pk.target === 'unallocated') to = '172.30.200.1';
   if (pk.target === 'clusterIPOtherPort') port = 81;
@@ -199,7 +196,7 @@ describe('datapath vs rule evaluators (iptables, nftables, ipvs)', () => {
         const sync = newSync(config);
         sync.syncAll(services, slices);
         const explain = explainerFor(sc.mode, services, slices, NODES[nodeIndex]!, config);
-        const packets = sc.packets.map((pk) => packetOf(pk, specs, nodeIndex, sc.mode));
+        const packets = sc.packets.map((pk) => packetOf(pk, specs, nodeIndex));
         checked += compare(sync, nodeIndex, packets, sc.packets.map((pk) => pk.srcPort), explain, sc.mode);
       }),
       { numRuns: 200, seed: 20261125 },
@@ -247,7 +244,7 @@ describe('datapath vs rule evaluators (iptables, nftables, ipvs)', () => {
           const liveSlices = slices.filter((x): x is EndpointSlice => x !== undefined);
           const nodeIndex = op.index % 2;
           const explain = explainerFor(sc.mode, liveServices, liveSlices, NODES[nodeIndex]!, config);
-          const packets = sc.packets.map((pk) => packetOf(pk, specs, nodeIndex, sc.mode));
+          const packets = sc.packets.map((pk) => packetOf(pk, specs, nodeIndex));
           // Fresh source ports: no packet meets an earlier connection's conntrack entry.
           checked += compare(sync, nodeIndex, packets, packets.map(() => srcPort++), explain, sc.mode);
         }

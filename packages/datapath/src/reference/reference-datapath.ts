@@ -327,7 +327,12 @@ export class ReferenceDatapath {
 
     // 4. Endpoints and policy.
     const cluster = usable(sp.endpoints);
-    if (cluster.length === 0) return unchanged(Verdict.REJECT, flags, spId);
+    if (cluster.length === 0) {
+      // iptables: the "has no endpoints" REJECT of an external or LB IP is in KUBE-EXTERNAL-SERVICES (INPUT and
+      // FORWARD only): a host process's packet to one that is not local leaves the node.
+      const leaves = node.mode === 'iptables' && external && packet.arrival === 'host' && (flags & ResultFlag.NODEPORT) === 0 && !node.addresses.has(dst);
+      return unchanged(leaves ? Verdict.PASS : Verdict.REJECT, flags, spId);
+    }
     const fromPodCidr = node.detector !== null && ((src & node.detector.mask) >>> 0) === node.detector.base;
     let masquerade = false;
     let useLocal = false;

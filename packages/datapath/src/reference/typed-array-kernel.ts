@@ -141,17 +141,7 @@ export class TypedArrayKernel {
       if (spId < 0) {
         const np = mem[npBase + ((pi << 16) | dport)]! - 1;
         if (np >= 0) {
-          let flagsAddr = 0;
-          let hh = Math.imul(dst ^ Math.imul(node, 0x9e3779b9), 0x85ebca6b) >>> 0;
-          hh ^= hh >>> 15;
-          let j = hh & addrMask;
-          for (;;) {
-            const s = addrBase + j * 4;
-            const t = mem[s]!;
-            if (t === 0) break;
-            if (t === node + 1 && mem[s + 1] === dst) { flagsAddr = mem[s + 2]!; break; }
-            j = (j + 1) & addrMask;
-          }
+          const flagsAddr = localAddressFlags(mem, addrBase, addrMask, node, dst);
           if ((flagsAddr & 2) !== 0 || ((nflags & 4) !== 0 && dst >>> 24 === 127 && arrival === ArrivalCode.host)) {
             spId = np; external = true; flags = ResultFlag.NODEPORT;
           }
@@ -188,7 +178,11 @@ export class TypedArrayKernel {
 
       const m = mem[sb + 4]!;
       if (m === 0) {
-        out[o] = Verdict.REJECT; out[o + 1] = flags; out[o + 2] = dst; out[o + 3] = dport; out[o + 4] = NONE; out[o + 5] = spId;
+        // iptables: KUBE-EXTERNAL-SERVICES' REJECT is reached from INPUT and FORWARD only — a host process's packet
+        // to an external or LB IP that is not local leaves the node.
+        const leaves = external && arrival === ArrivalCode.host && (flags & ResultFlag.NODEPORT) === 0 && mem[nb + 1] === 0
+          && localAddressFlags(mem, addrBase, addrMask, node, dst) === 0;
+        out[o] = leaves ? Verdict.PASS : Verdict.REJECT; out[o + 1] = flags; out[o + 2] = dst; out[o + 3] = dport; out[o + 4] = NONE; out[o + 5] = spId;
         continue;
       }
       const spFlags = mem[sb]!;
@@ -307,5 +301,17 @@ export class TypedArrayKernel {
       i = (i + 1) & this.ctMask;
     }
     return removed;
+  }
+}
+
+/** The core's local-address flags of (node, ip): 0 when the address is not local on that node. */
+function localAddressFlags(mem: Uint32Array, addrBase: number, addrMask: number, node: number, ip: number): number {
+  let hh = Math.imul(ip ^ Math.imul(node, 0x9e3779b9), 0x85ebca6b) >>> 0;
+  hh ^= hh >>> 15;
+  for (let j = hh & addrMask; ; j = (j + 1) & addrMask) {
+    const s = addrBase + j * 4;
+    const t = mem[s]!;
+    if (t === 0) return 0;
+    if (t === node + 1 && mem[s + 1] === ip) return mem[s + 2]!;
   }
 }
