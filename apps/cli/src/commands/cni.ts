@@ -17,6 +17,8 @@ import {
   supportsPrefixDelegation,
 } from '@kube-netsim/model/cni';
 import type { Cluster } from '@kube-netsim/model/cluster';
+import { intToIPv4, ipv4ToInt } from '@kube-netsim/model/ip';
+import { printSaveTable } from '@kube-netsim/model/proxy';
 import { UsageError } from '../exit.js';
 import type { Io } from '../io.js';
 import { clusterFromInput, readInput } from '../load.js';
@@ -120,8 +122,8 @@ function ipamJson(cni: VpcCni, node?: string): CniIpamJson {
 
 /** `10.0.0.5-10.0.0.13, 10.0.0.20`: runs of consecutive addresses folded. */
 export function foldAddresses(ips: string[]): string {
-  const ints = ips.map((ip) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0)).sort((a, b) => a - b);
-  const text = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  const ints = ips.map(ipv4ToInt).sort((a, b) => a - b);
+  const text = intToIPv4;
   const parts: string[] = [];
   for (let i = 0; i < ints.length; ) {
     let j = i;
@@ -198,18 +200,6 @@ export const CNI_SECTION: Section = {
   json: (ctx: SectionContext) => (ctx.cluster.ipam instanceof VpcCni ? ipamJson(ctx.cluster.ipam) : null),
   text: (ctx: SectionContext) => (ctx.cluster.ipam instanceof VpcCni ? `${heading('VPC CNI')}\n${ipamText(ipamJson(ctx.cluster.ipam))}` : ''),
 };
-
-const BUILTIN_CHAINS = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
-
-/** Rules in the order iptables-save lists them: built-in chains first, then user chains by name; order kept within a chain. */
-export function saveOrder(rules: string[]): string[] {
-  const chainOf = (r: string) => r.split(' ')[1] ?? '';
-  const rank = (c: string) => (BUILTIN_CHAINS.includes(c) ? BUILTIN_CHAINS.indexOf(c) : BUILTIN_CHAINS.length);
-  return rules
-    .map((r, i) => ({ r, i, c: chainOf(r) }))
-    .sort((a, b) => rank(a.c) - rank(b.c) || (a.c < b.c ? -1 : a.c > b.c ? 1 : 0) || a.i - b.i)
-    .map((x) => x.r);
-}
 
 // ---- plan ------------------------------------------------------------------------------------------------------
 
@@ -355,8 +345,7 @@ export function registerCni(program: Command, io: Io): void {
         printJson(io, { rules, routes, iptables });
         return;
       }
-      const save = (table: string, t: { chains: string[]; rules: string[] }) =>
-        [`*${table}`, ...t.chains.map((c) => `:${c} - [0:0]`), ...saveOrder(t.rules), 'COMMIT'].join('\n');
+      const save = (table: 'nat' | 'mangle', t: { chains: string[]; rules: string[] }) => printSaveTable(table, t.chains, t.rules).trimEnd();
       io.out(
         [
           `${pc.dim('# ip rule')}\n${rules}`,

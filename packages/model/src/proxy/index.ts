@@ -62,7 +62,7 @@ export {
   nodePortAddressIPs,
   renderIptablesRestore,
 } from './iptables/restore.js';
-export { type CniRules, type ForeignTableRules, type IptablesSaveInput, buildIptablesSave, renderIptablesSave } from './iptables/save.js';
+export { type CniRules, type ForeignTableRules, type IptablesSaveInput, buildIptablesSave, printSaveTable, renderIptablesSave } from './iptables/save.js';
 export { saveProbability, saveString, toSaveSyntax } from './iptables/save-format.js';
 export {
   type InterpreterContext,

@@ -125,16 +125,27 @@ export function buildIptablesSave(input: IptablesSaveInput): Map<'mangle' | 'nat
   return tables;
 }
 
+/**
+ * One table as `iptables-save` prints it: the built-in chains with policy ACCEPT, then user chains by name, each
+ * chain's rules in the order they were appended; counters `[0:0]`. `rules` are `-A CHAIN …` lines in any chain order.
+ */
+export function printSaveTable(name: 'mangle' | 'nat' | 'filter', chains: Iterable<string>, rules: Iterable<string>): string {
+  const byChain = new Map<string, string[]>();
+  for (const r of rules) {
+    const c = chainOf(r);
+    byChain.set(c, [...(byChain.get(c) ?? []), r]);
+  }
+  const user = [...new Set([...chains, ...byChain.keys()])].filter((c) => !BUILTIN[name].includes(c)).sort();
+  let out = `*${name}\n`;
+  for (const c of BUILTIN[name]) out += `:${c} ACCEPT [0:0]\n`;
+  for (const c of user) out += `:${c} - [0:0]\n`;
+  for (const c of [...BUILTIN[name], ...user]) for (const r of byChain.get(c) ?? []) out += `${r}\n`;
+  return `${out}COMMIT\n`;
+}
+
 /** The node's full ruleset as `iptables-save` (nf_tables backend) prints it: mangle, filter, nat; counters `[0:0]`. */
 export function renderIptablesSave(input: IptablesSaveInput): string {
   let out = '';
-  for (const [name, t] of buildIptablesSave(input)) {
-    out += `*${name}\n`;
-    const user = [...t.chains].filter((c) => !BUILTIN[name].includes(c)).sort();
-    for (const c of BUILTIN[name]) out += `:${c} ACCEPT [0:0]\n`;
-    for (const c of user) out += `:${c} - [0:0]\n`;
-    for (const c of [...BUILTIN[name], ...user]) for (const r of t.rules.get(c) ?? []) out += `${r}\n`;
-    out += 'COMMIT\n';
-  }
+  for (const [name, t] of buildIptablesSave(input)) out += printSaveTable(name, t.chains, [...t.rules.values()].flat());
   return out;
 }
