@@ -266,23 +266,7 @@ apiVersion: crd.k8s.amazonaws.com/v1alpha1
 kind: ENIConfig
 metadata: { name: us-west-2b }
 spec: { subnet: subnet-pods-b, securityGroups: [sg-1] }
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: { name: aws-node, namespace: kube-system }
-spec:
-  selector: { matchLabels: { k8s-app: aws-node } }
-  template:
-    metadata: { labels: { k8s-app: aws-node } }
-    spec:
-      hostNetwork: true
-      containers:
-        - name: aws-node
-          image: amazon-k8s-cni
-          env:
-            - { name: AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG, value: "true" }
-            - { name: ENI_CONFIG_LABEL_DEF, value: topology.kubernetes.io/zone }
----
+${awsNode({ AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true', ENI_CONFIG_LABEL_DEF: 'topology.kubernetes.io/zone' })}---
 apiVersion: apps/v1
 kind: Deployment
 metadata: { name: web, namespace: default }
