@@ -200,7 +200,11 @@ describe('changes are transactions', () => {
     const again = c.service('shop', 'web')!;
     expect(again.spec.clusterIP).toBe(web.spec.clusterIP);
     expect(again.spec.ports![0]!.nodePort).toBe(web.spec.ports![0]!.nodePort);
-    expect(again.spec.ports![1]!.nodePort).toBeDefined();
+    // The added port gets a NodePort of its own from the default range 30000-32767, held by the allocator.
+    const metrics = again.spec.ports![1]!.nodePort!;
+    expect(metrics >= 30000 && metrics <= 32767, `NodePort ${metrics} in 30000-32767`).toBe(true);
+    expect(metrics).not.toBe(web.spec.ports![0]!.nodePort);
+    expect(c.allocatedNodePorts()).toEqual([web.spec.ports![0]!.nodePort!, metrics].sort((x, y) => x - y));
     const before = snapshot(c);
     expect(caught(() => c.apply([f.service('shop', 'web', { app: 'web' }, [{ port: 80 }], { clusterIP: '10.100.9.9' })])).message).toBe(
       'The Service "web" is invalid: spec.clusterIPs[0]: Invalid value: []string{"10.100.9.9"}: may not change once set',

@@ -136,8 +136,11 @@ describe('resolving from a pod (glibc search list, ndots:5)', () => {
     const r = resolve(c, c.pod('shop', 'agent')!, 'web.shop.svc.cluster.local');
     expect(r.answer.status).toBe('NXDOMAIN');
     expect(r.answer.server).toBe('vpc-resolver');
+    // EC2 private DNS: the short node name goes through the node's search domain to ip-a-b-c-d → a.b.c.d.
     const node = c.nodes()[0]!.metadata.name;
-    expect(resolve(c, c.pod('shop', 'agent')!, node.split('.')[0]!).answer.records[0]).toMatchObject({ type: 'A' });
+    const nodeIP = c.nodeNetwork(node)!.internalIP;
+    expect(node).toBe(`ip-${nodeIP.replace(/\./g, '-')}.us-west-2.compute.internal`);
+    expect(resolve(c, c.pod('shop', 'agent')!, node.split('.')[0]!).answer.records).toEqual([{ name: node, type: 'A', address: nodeIP }]);
   });
 
   test('without CoreDNS endpoints, queries to kube-dns time out', () => {
