@@ -30,7 +30,8 @@ describe('workload controllers', () => {
     // '0' is code 48 → 48 % 27 = 21 → '4'; '9' is 57 → 3 → 'f'.
     expect(safeEncodeString('0')).toBe('4');
     expect(safeEncodeString('9')).toBe('f');
-    expect(safeEncodeString('1234567890')).toHaveLength(10);
+    // Byte by byte, in order: '1' 49 → 22 → '5', '5' 53 → 26 → '9', '6' 54 → 0 → 'b', '8' 56 → 2 → 'd'.
+    expect(safeEncodeString('1234567890')).toBe('56789bcdf4');
   });
 
   test('the same input and seed build the same cluster; another seed picks other names and IPs', () => {
