@@ -124,6 +124,15 @@ describe('categorizeEndpoints', () => {
     expect(names(c.clusterEndpoints)).toEqual(['10.0.0.1:80']);
     expect(names(c.localEndpoints)).toEqual(['10.0.0.2:80']);
     expect(names(c.allReachableEndpoints)).toEqual(['10.0.0.1:80', '10.0.0.2:80']);
+    // topology.go: a local Ready endpoint excludes the local serving-terminating ones (KEP-1669 is only a fallback).
+    const ready = build({ externalTrafficPolicy: 'Local' }, [
+      { addresses: ['10.0.0.1'], nodeName: 'n1' },
+      { addresses: ['10.0.0.2'], nodeName: 'n1', conditions: { ready: false, serving: true, terminating: true } },
+      { addresses: ['10.0.0.3'], nodeName: 'n1', conditions: { ready: false, serving: false, terminating: true } },
+    ]);
+    expect(names(ready.localEndpoints)).toEqual(['10.0.0.1:80']);
+    expect(names(ready.clusterEndpoints)).toEqual(['10.0.0.1:80']);
+    expect(names(ready.allReachableEndpoints)).toEqual(['10.0.0.1:80']);
   });
 
   test('zone hints are used only when every ready endpoint has one and one is for this zone', () => {

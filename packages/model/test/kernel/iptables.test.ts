@@ -162,23 +162,29 @@ for (const { tool, label } of backends) describe(`iptables ruleset in the kernel
     if (label === 'nf_tables') expect(kernel.split('\n').filter((l) => !l.startsWith('#')).join('\n')).toBe(saveText);
   });
 
-  const flows: { name: string; to: string; port: number; protocol: Protocol; fromPod?: boolean; fromLocalhost?: boolean }[] = [
-    { name: 'ClusterIP with two endpoints', to: '172.30.0.10', port: 80, protocol: 'TCP' },
-    { name: 'ClusterIP with two endpoints, again', to: '172.30.0.10', port: 80, protocol: 'TCP' },
-    { name: 'ClusterIP with three endpoints (statistic 1/3 then 1/2)', to: '172.30.0.16', port: 80, protocol: 'TCP' },
-    { name: 'ClusterIP of a NodePort Service', to: '172.30.0.11', port: 80, protocol: 'TCP' },
-    { name: 'NodePort on the node IP (masqueraded)', to: NODE_IP, port: 30080, protocol: 'TCP' },
-    { name: 'UDP ClusterIP', to: '172.30.0.12', port: 53, protocol: 'UDP' },
-    { name: 'ClusterIP without endpoints', to: '172.30.0.13', port: 80, protocol: 'TCP' },
-    { name: 'NodePort without endpoints', to: NODE_IP, port: 30081, protocol: 'TCP' },
-    { name: 'eTP Local NodePort from the node itself (routed to all endpoints)', to: NODE_IP, port: 30082, protocol: 'TCP' },
-    { name: 'ClientIP affinity, first connection', to: '172.30.0.15', port: 80, protocol: 'TCP' },
-    { name: 'NodePort on localhost (localhostNodePorts)', to: '127.0.0.1', port: 30080, protocol: 'TCP', fromLocalhost: true },
-    { name: 'from a pod: ClusterIP (nat PREROUTING)', to: '172.30.0.16', port: 80, protocol: 'TCP', fromPod: true },
-    { name: 'from a pod: UDP ClusterIP', to: '172.30.0.12', port: 53, protocol: 'UDP', fromPod: true },
-    { name: 'from a pod: NodePort on the node IP', to: NODE_IP, port: 30080, protocol: 'TCP', fromPod: true },
-    { name: 'from a pod: ClusterIP without endpoints (filter FORWARD)', to: '172.30.0.13', port: 80, protocol: 'TCP', fromPod: true },
-    { name: 'from a pod: NodePort without endpoints (filter INPUT)', to: NODE_IP, port: 30081, protocol: 'TCP', fromPod: true },
+  // What kube-proxy does with each flow (its documented behaviour, not the simulator's answer): the endpoints the
+  // connection may reach, or REJECT (icmp port-unreachable, so the client sees "connection refused").
+  const WEB = ['10.180.0.1:8080', '10.180.0.2:8080'];
+  const THREE = ['10.180.0.10:8084', '10.180.0.8:8084', '10.180.0.9:8084'];
+  const API = ['10.180.0.3:8081'];
+  const DNS = ['10.180.0.4:5353'];
+  const flows: { name: string; to: string; port: number; protocol: Protocol; fromPod?: boolean; fromLocalhost?: boolean; expected: string[] | 'REJECT' }[] = [
+    { name: 'ClusterIP with two endpoints', to: '172.30.0.10', port: 80, protocol: 'TCP', expected: WEB },
+    { name: 'ClusterIP with two endpoints, again', to: '172.30.0.10', port: 80, protocol: 'TCP', expected: WEB },
+    { name: 'ClusterIP with three endpoints (statistic 1/3 then 1/2)', to: '172.30.0.16', port: 80, protocol: 'TCP', expected: THREE },
+    { name: 'ClusterIP of a NodePort Service', to: '172.30.0.11', port: 80, protocol: 'TCP', expected: API },
+    { name: 'NodePort on the node IP (masqueraded)', to: NODE_IP, port: 30080, protocol: 'TCP', expected: API },
+    { name: 'UDP ClusterIP', to: '172.30.0.12', port: 53, protocol: 'UDP', expected: DNS },
+    { name: 'ClusterIP without endpoints', to: '172.30.0.13', port: 80, protocol: 'TCP', expected: 'REJECT' },
+    { name: 'NodePort without endpoints', to: NODE_IP, port: 30081, protocol: 'TCP', expected: 'REJECT' },
+    { name: 'eTP Local NodePort from the node itself (routed to all endpoints)', to: NODE_IP, port: 30082, protocol: 'TCP', expected: ['10.180.0.5:8082'] },
+    { name: 'ClientIP affinity, first connection', to: '172.30.0.15', port: 80, protocol: 'TCP', expected: ['10.180.0.6:8083', '10.180.0.7:8083'] },
+    { name: 'NodePort on localhost (localhostNodePorts)', to: '127.0.0.1', port: 30080, protocol: 'TCP', fromLocalhost: true, expected: API },
+    { name: 'from a pod: ClusterIP (nat PREROUTING)', to: '172.30.0.16', port: 80, protocol: 'TCP', fromPod: true, expected: THREE },
+    { name: 'from a pod: UDP ClusterIP', to: '172.30.0.12', port: 53, protocol: 'UDP', fromPod: true, expected: DNS },
+    { name: 'from a pod: NodePort on the node IP', to: NODE_IP, port: 30080, protocol: 'TCP', fromPod: true, expected: API },
+    { name: 'from a pod: ClusterIP without endpoints (filter FORWARD)', to: '172.30.0.13', port: 80, protocol: 'TCP', fromPod: true, expected: 'REJECT' },
+    { name: 'from a pod: NodePort without endpoints (filter INPUT)', to: NODE_IP, port: 30081, protocol: 'TCP', fromPod: true, expected: 'REJECT' },
   ];
 
   for (const flow of flows) {
@@ -190,6 +196,15 @@ for (const { tool, label } of backends) describe(`iptables ruleset in the kernel
       const answer = connectOnce(flow.fromPod ? podNs : ns, flow.protocol, flow.to, flow.port);
       const nat = readCounters(ns, tool, 'nat');
       const filter = readCounters(ns, tool, 'filter');
+      // Simulator and kernel must not merely agree with each other: both must do what kube-proxy does.
+      if (flow.expected === 'REJECT') {
+        expect(simulated.verdict).toBe('REJECT');
+        expect(answer).toBe('REFUSED');
+      } else {
+        expect(simulated.verdict).toBe('DNAT');
+        expect([...simulated.possibleEndpoints].sort()).toEqual(flow.expected);
+        expect(flow.expected).toContain(answer);
+      }
 
       if (simulated.verdict === 'DNAT') {
         expect(simulated.possibleEndpoints).toContain(answer);
