@@ -316,8 +316,6 @@ export function registerCni(program: Command, io: Io): void {
     .action(async (o: { filename: string[]; node?: string; json?: boolean }) => {
       const input = await readInput(o.filename);
       const { cluster } = vpcCniCluster(input);
-      // One minute of ipamd's loop: the pools settle after the pods started (ENIs attach on the next ticks).
-      cluster.advance(60);
       const state = cluster.ipam as VpcCni;
       if (o.node && !state.nodeNames().includes(o.node)) {
         throw new UsageError(`no node ${o.node}; nodes: ${state.nodeNames().join(', ') || '(none)'}`);
@@ -335,7 +333,6 @@ export function registerCni(program: Command, io: Io): void {
     .option('--json', 'print {rules, routes, iptables} as JSON')
     .action(async (o: { filename: string[]; node: string; json?: boolean }) => {
       const { cluster } = vpcCniCluster(await readInput(o.filename));
-      cluster.advance(60);
       const state = cluster.ipam as VpcCni;
       if (!state.nodeNames().includes(o.node)) throw new UsageError(`no node ${o.node}; nodes: ${state.nodeNames().join(', ') || '(none)'}`);
       const rules = renderIpRules(state, o.node);
