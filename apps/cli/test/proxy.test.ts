@@ -78,6 +78,15 @@ describe('kube-netsim proxy rules', () => {
     const r = await cli('proxy', 'rules', '-f', manifests, ...NODE, '--mode', 'nftables');
     expect(r.code).toBe(0);
     expect(r.out).toContain('add table ip kube-proxy');
+    // Chain names as kube-proxy's nftables proxier makes them: the first 8 base32 characters of the SHA-256 of
+    // "<ns>/<svc>/<proto>/<port>" (upstream's vectors: ns1/svc1/tcp/p80 → ULMVA6XW, ns1/svc1/tcp/p80__10.180.0.1/80 → 5OJB2KTY).
+    expect(r.out).toContain('add element ip kube-proxy service-ips { 10.100.12.34 . tcp . 80 : goto service-KHN6ECMT-shop/web/tcp/http }\n');
+    expect(r.out).toContain('add element ip kube-proxy service-nodeports { tcp . 30080 : goto external-KHN6ECMT-shop/web/tcp/http }\n');
+    expect(r.out).toContain(
+      'add rule ip kube-proxy service-KHN6ECMT-shop/web/tcp/http numgen random mod 2 vmap { 0 : goto endpoint-LKM7PYL7-shop/web/tcp/http__10.0.1.15/8080 , 1 : goto endpoint-5MP4FBDU-shop/web/tcp/http__10.0.2.40/8080 }\n',
+    );
+    expect(r.out).toContain('add rule ip kube-proxy endpoint-LKM7PYL7-shop/web/tcp/http__10.0.1.15/8080 meta l4proto tcp dnat to 10.0.1.15:8080\n');
+    expect(r.out).toContain('add element ip kube-proxy no-endpoint-services { 10.100.0.10 . udp . 53 comment "kube-system/dns:dns" : goto reject-chain }\n');
   });
 
   it('ipvs mode prints ipvsadm -Ln, kube-ipvs0, ipsets and its iptables rules', async () => {
