@@ -142,27 +142,33 @@ describe('nftables ruleset in the kernel', () => {
     if (capability.reason === undefined) for (const n of [ns, client]) n.delete();
   });
 
-  const flows: Array<{ name: string; to: string; port: number; protocol: Protocol; from?: 'client' }> = [
-    { name: 'ClusterIP with two endpoints', to: '172.30.0.10', port: 80, protocol: 'TCP' },
-    { name: 'ClusterIP with two endpoints, again', to: '172.30.0.10', port: 80, protocol: 'TCP' },
-    { name: 'ClusterIP of a NodePort Service', to: '172.30.0.11', port: 80, protocol: 'TCP' },
-    { name: 'NodePort on the node IP', to: NODE_IP, port: 30080, protocol: 'TCP' },
-    { name: 'UDP ClusterIP', to: '172.30.0.12', port: 53, protocol: 'UDP' },
-    { name: 'ClusterIP without endpoints', to: '172.30.0.13', port: 80, protocol: 'TCP' },
-    { name: 'NodePort without endpoints', to: NODE_IP, port: 30081, protocol: 'TCP' },
-    { name: 'valid ClusterIP, port not in the Service', to: '172.30.0.10', port: 81, protocol: 'TCP' },
-    { name: 'unallocated address in the service CIDR', to: '172.30.0.99', port: 80, protocol: 'TCP' },
-    { name: 'eTP Local NodePort from the node itself (short-circuit)', to: NODE_IP, port: 30082, protocol: 'TCP' },
-    { name: 'ClientIP affinity, first connection', to: '172.30.0.15', port: 80, protocol: 'TCP' },
-    { name: 'from outside: ClusterIP', to: '172.30.0.10', port: 80, protocol: 'TCP', from: 'client' },
-    { name: 'from outside: NodePort', to: NODE_IP, port: 30080, protocol: 'TCP', from: 'client' },
-    { name: 'from outside: UDP ClusterIP', to: '172.30.0.12', port: 53, protocol: 'UDP', from: 'client' },
-    { name: 'from outside: eTP Local NodePort without a local endpoint (DROP)', to: NODE_IP, port: 30082, protocol: 'TCP', from: 'client' },
-    { name: 'from outside: ClusterIP without endpoints (forwarded, REJECT)', to: '172.30.0.13', port: 80, protocol: 'TCP', from: 'client' },
-    { name: 'from outside: NodePort without endpoints', to: NODE_IP, port: 30081, protocol: 'TCP', from: 'client' },
-    { name: 'from outside: unallocated service-CIDR address', to: '172.30.0.99', port: 80, protocol: 'TCP', from: 'client' },
-    { name: 'from outside: LB IP, source in loadBalancerSourceRanges', to: '1.2.3.4', port: 80, protocol: 'TCP', from: 'client' },
-    { name: 'from outside: LB IP, source not in loadBalancerSourceRanges (DROP)', to: '1.2.3.5', port: 80, protocol: 'TCP', from: 'client' },
+  // What kube-proxy's nftables mode does with each flow (upstream behaviour, not the evaluator's answer): the endpoints
+  // the connection may reach, REJECT (the client sees "connection refused") or DROP (the client times out).
+  const WEB = ['10.180.0.1:8080', '10.180.0.2:8080'];
+  const API = ['10.180.0.3:8081'];
+  const DNS = ['10.180.0.4:5353'];
+  type Expected = string[] | 'REJECT' | 'DROP';
+  const flows: Array<{ name: string; to: string; port: number; protocol: Protocol; from?: 'client'; expected: Expected }> = [
+    { name: 'ClusterIP with two endpoints', to: '172.30.0.10', port: 80, protocol: 'TCP', expected: WEB },
+    { name: 'ClusterIP with two endpoints, again', to: '172.30.0.10', port: 80, protocol: 'TCP', expected: WEB },
+    { name: 'ClusterIP of a NodePort Service', to: '172.30.0.11', port: 80, protocol: 'TCP', expected: API },
+    { name: 'NodePort on the node IP', to: NODE_IP, port: 30080, protocol: 'TCP', expected: API },
+    { name: 'UDP ClusterIP', to: '172.30.0.12', port: 53, protocol: 'UDP', expected: DNS },
+    { name: 'ClusterIP without endpoints', to: '172.30.0.13', port: 80, protocol: 'TCP', expected: 'REJECT' },
+    { name: 'NodePort without endpoints', to: NODE_IP, port: 30081, protocol: 'TCP', expected: 'REJECT' },
+    { name: 'valid ClusterIP, port not in the Service', to: '172.30.0.10', port: 81, protocol: 'TCP', expected: 'REJECT' },
+    { name: 'unallocated address in the service CIDR', to: '172.30.0.99', port: 80, protocol: 'TCP', expected: 'DROP' },
+    { name: 'eTP Local NodePort from the node itself (short-circuit)', to: NODE_IP, port: 30082, protocol: 'TCP', expected: ['10.180.0.5:8082'] },
+    { name: 'ClientIP affinity, first connection', to: '172.30.0.15', port: 80, protocol: 'TCP', expected: ['10.180.0.6:8083', '10.180.0.7:8083'] },
+    { name: 'from outside: ClusterIP', to: '172.30.0.10', port: 80, protocol: 'TCP', from: 'client', expected: WEB },
+    { name: 'from outside: NodePort', to: NODE_IP, port: 30080, protocol: 'TCP', from: 'client', expected: API },
+    { name: 'from outside: UDP ClusterIP', to: '172.30.0.12', port: 53, protocol: 'UDP', from: 'client', expected: DNS },
+    { name: 'from outside: eTP Local NodePort without a local endpoint (DROP)', to: NODE_IP, port: 30082, protocol: 'TCP', from: 'client', expected: 'DROP' },
+    { name: 'from outside: ClusterIP without endpoints (forwarded, REJECT)', to: '172.30.0.13', port: 80, protocol: 'TCP', from: 'client', expected: 'REJECT' },
+    { name: 'from outside: NodePort without endpoints', to: NODE_IP, port: 30081, protocol: 'TCP', from: 'client', expected: 'REJECT' },
+    { name: 'from outside: unallocated service-CIDR address', to: '172.30.0.99', port: 80, protocol: 'TCP', from: 'client', expected: 'DROP' },
+    { name: 'from outside: LB IP, source in loadBalancerSourceRanges', to: '1.2.3.4', port: 80, protocol: 'TCP', from: 'client', expected: ['10.180.0.8:8085'] },
+    { name: 'from outside: LB IP, source not in loadBalancerSourceRanges (DROP)', to: '1.2.3.5', port: 80, protocol: 'TCP', from: 'client', expected: 'DROP' },
   ];
 
   for (const flow of flows) {
@@ -175,6 +181,15 @@ describe('nftables ruleset in the kernel', () => {
       const before = readCounters();
       const answer = connectOnce(flow.from === 'client' ? client : ns, flow.protocol, flow.to, flow.port);
       const after = readCounters();
+      // Evaluator and kernel must not merely agree with each other: both must do what kube-proxy does.
+      if (Array.isArray(flow.expected)) {
+        expect(simulated.verdict).toBe('DNAT');
+        expect([...simulated.possibleEndpoints].sort()).toEqual(flow.expected);
+        expect(flow.expected).toContain(answer);
+      } else {
+        expect(simulated.verdict).toBe(flow.expected);
+        expect(answer).toBe(flow.expected === 'REJECT' ? 'REFUSED' : 'TIMEOUT');
+      }
 
       if (simulated.verdict === 'DNAT') {
         expect(simulated.possibleEndpoints).toContain(answer);
