@@ -291,9 +291,11 @@ nodeGroups: [{name: ng, desiredCapacity: 1, privateNetworking: true, availabilit
 ${web('12')}`;
     const path = file('tiny.yaml', tiny);
     const inv = JSON.parse((await cli('inspect', '-f', path, '--json')).out) as InventoryJson;
+    // 11 usable, the node's primary ENI takes one: its 9 secondary IPs (an m5.large ENI holds 10) serve 9 pods; a
+    // second ENI would need its own primary from the last address, leaving it nothing for pods.
     const waiting = inv.pods.filter((p) => p.status === 'ContainerCreating');
-    expect(waiting.length).toBeGreaterThan(0);
-    expect(waiting.length + inv.pods.filter((p) => p.status === 'Running').length).toBe(12);
+    expect(inv.pods.filter((p) => p.status === 'Running')).toHaveLength(9);
+    expect(waiting).toHaveLength(3);
     for (const p of waiting) {
       expect(p).toMatchObject({ ip: null, phase: 'Pending', ready: false });
       expect(p.message).toMatch(/failed to assign an IP address to container/);
