@@ -143,7 +143,12 @@ describe('explainIpvs', () => {
       masquerade: true,
     });
     expect(ex(state([np('Local')], [npEndpoints(true)]), '203.0.113.2', '192.168.0.2', 30080)).toMatchObject({ possibleEndpoints: ['10.180.0.2:80'], masquerade: false });
-    expect(ex(state([np('Local')], [npEndpoints(false)]), '203.0.113.2', '192.168.0.2', 30080)).toMatchObject({ possibleEndpoints: ['10.180.0.2:80', '10.180.2.2:80'] });
+    // The fallback changes the real servers only: the NodePort stays in KUBE-NODE-PORT-LOCAL-TCP, so no masquerade.
+    expect(ex(state([np('Local')], [npEndpoints(false)]), '203.0.113.2', '192.168.0.2', 30080)).toMatchObject({
+      verdict: 'DNAT',
+      possibleEndpoints: ['10.180.0.2:80', '10.180.2.2:80'],
+      masquerade: false,
+    });
   });
 
   it('external IPs: Cluster policy masquerades (KUBE-EXTERNAL-IP), Local keeps the source and uses local endpoints', () => {
