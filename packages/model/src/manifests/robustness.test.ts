@@ -33,13 +33,16 @@ const oddValue = fc.oneof(
 );
 
 describe('readManifests on mutated input', () => {
-  it('returns or throws a positioned KubeNetsimError, for any value put anywhere in the example', () => {
+  it('returns or throws a KubeNetsimError positioned in the changed object, for any value put anywhere in the example', () => {
     const targets = objects.flatMap((o, doc) => paths(o).map((path) => ({ doc, path })));
     fc.assert(
       fc.property(fc.constantFrom(...targets), oddValue, ({ doc, path }, value) => {
         const docs = objects.map((o, i) => (i === doc ? setIn(o, path, value) : o));
-        const text = docs.map((d) => stringify(d)).join('---\n');
-        const lines = text.split('\n').length;
+        const texts = docs.map((d) => stringify(d));
+        const text = texts.join('---\n');
+        // The mutated document's lines: the error points into the object that was changed.
+        const first = texts.slice(0, doc).reduce((n, t) => n + t.split('\n').length, 1);
+        const last = first + texts[doc]!.split('\n').length - 1;
         try {
           readManifests([{ file: 'm.yaml', text }]);
         } catch (e) {
@@ -47,8 +50,8 @@ describe('readManifests on mutated input', () => {
           const err = e as KubeNetsimError;
           expect(err.code).toMatch(/^E_[A-Z_]+$/);
           expect(err.position?.file).toBe('m.yaml');
-          expect(err.position!.line).toBeGreaterThanOrEqual(1);
-          expect(err.position!.line).toBeLessThanOrEqual(lines);
+          expect(err.position!.line, `${err.message} (document ${doc}, lines ${first}-${last})`).toBeGreaterThanOrEqual(first - 1);
+          expect(err.position!.line, `${err.message} (document ${doc}, lines ${first}-${last})`).toBeLessThanOrEqual(last);
         }
       }),
       { numRuns: 400 },
