@@ -295,6 +295,25 @@ describe('session affinity ClientIP', () => {
     const later = send(dp, Array.from({ length: 30 }, (_, i) => toCluster(a, '10.0.1.1', 2000 + i * 100)));
     expect(later[0]!.flags & ResultFlag.AFFINITY).toBe(0);
   });
+
+  // xt_recent's `--rcheck --seconds T` matches a stamp no older than T (inclusive); nftables' sets and IPVS
+  // persistence templates are modelled the same way. Each hit refreshes the client's time.
+  for (const nodeConfig of [{ mode: 'iptables' }, { mode: 'nftables' }, { mode: 'ipvs', ipvsScheduler: 'rr' }] as const) {
+    it(`${nodeConfig.mode}: still matches exactly T seconds after the last packet, not T + 1`, () => {
+      const { dp, a } = cluster({ sessionAffinity: 'ClientIP', sessionAffinityTimeoutSeconds: 30 }, nodeConfig);
+      dp.setEndpoints(0, Array.from({ length: 8 }, (_, i) => ({ ip: `10.0.2.${i + 1}`, port: 8080, node: a, id: i })));
+      const first = send(dp, [toCluster(a, '10.0.1.1', 1000)])[0]!;
+      expect(first.flags & ResultFlag.AFFINITY).toBe(0);
+      for (const [i, seconds] of [30, 30].entries()) {
+        dp.advanceTime(seconds);
+        const r = send(dp, [toCluster(a, '10.0.1.1', 1001 + i)])[0]!;
+        expect([r.verdict, r.endpointId, r.flags & ResultFlag.AFFINITY]).toEqual([Verdict.DNAT, first.endpointId, ResultFlag.AFFINITY]);
+      }
+      dp.advanceTime(31);
+      const expired = send(dp, [toCluster(a, '10.0.1.1', 1100)])[0]!;
+      expect([expired.verdict, expired.flags & ResultFlag.AFFINITY]).toEqual([Verdict.DNAT, 0]);
+    });
+  }
 });
 
 describe('API edge', () => {
