@@ -1,20 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { KubeNetsimError } from '../errors.js';
+import { thrown } from '../../test/support/thrown.js';
 import { CIDR } from '../ip/index.js';
 import type { VpcCni } from '../cni/vpc-cni.js';
 import { buildCluster } from './build-cluster.js';
 import type { Cluster } from './cluster.js';
 import * as f from './testing/fixtures.js';
-
-function caught(fn: () => void): KubeNetsimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KubeNetsimError) return e;
-    throw e;
-  }
-  throw new Error('expected a KubeNetsimError');
-}
 
 /** Everything a user can observe, for before/after comparisons. */
 function snapshot(c: Cluster) {
@@ -166,7 +156,7 @@ describe('buildCluster', () => {
   test('an error about an input object carries its file position', () => {
     const input = f.input({ namespaces: [f.namespace('shop')], services: [f.service('shop', 'web', { app: 'web' }, [{ port: 80 }, { port: 81 }])] });
     input.positions.set('Service/shop/web', { file: 'shop.yaml', line: 12, column: 1 });
-    const err = caught(() => buildCluster(input));
+    const err = thrown(() => buildCluster(input));
     expect(err.position).toEqual({ file: 'shop.yaml', line: 12, column: 1 });
     expect(err.format()).toBe('shop.yaml:12:1: Service shop/web: The Service "web" is invalid: spec.ports[0].name: Required value');
   });
@@ -177,7 +167,7 @@ describe('changes are transactions', () => {
     const c = shop();
     const before = snapshot(c);
     const taken = c.service('shop', 'web')!.spec.clusterIP!;
-    const err = caught(() =>
+    const err = thrown(() =>
       c.apply([f.deployment('shop', 'api', 2), f.service('shop', 'api', { app: 'api' }, [{ port: 80 }], { type: 'NodePort' }), f.service('shop', 'clash', { app: 'api' }, [{ port: 80 }], { clusterIP: taken })]),
     );
     expect(err.code).toBe('E_CLUSTER_IP_ALLOCATED');
@@ -187,7 +177,7 @@ describe('changes are transactions', () => {
 
   test('apply into a namespace that does not exist', () => {
     const c = shop();
-    const err = caught(() => c.apply([f.deployment('nowhere', 'x', 1)]));
+    const err = thrown(() => c.apply([f.deployment('nowhere', 'x', 1)]));
     expect(err.message).toBe('namespaces "nowhere" not found');
     c.apply([f.namespace('nowhere'), f.deployment('nowhere', 'x', 1)]);
     expect(c.pods('nowhere')).toHaveLength(1);
@@ -206,7 +196,7 @@ describe('changes are transactions', () => {
     expect(metrics).not.toBe(web.spec.ports![0]!.nodePort);
     expect(c.allocatedNodePorts()).toEqual([web.spec.ports![0]!.nodePort!, metrics].sort((x, y) => x - y));
     const before = snapshot(c);
-    expect(caught(() => c.apply([f.service('shop', 'web', { app: 'web' }, [{ port: 80 }], { clusterIP: '10.100.9.9' })])).message).toBe(
+    expect(thrown(() => c.apply([f.service('shop', 'web', { app: 'web' }, [{ port: 80 }], { clusterIP: '10.100.9.9' })])).message).toBe(
       'The Service "web" is invalid: spec.clusterIPs[0]: Invalid value: []string{"10.100.9.9"}: may not change once set',
     );
     expect(snapshot(c)).toEqual(before);
@@ -228,16 +218,16 @@ describe('changes are transactions', () => {
     expect(c.allocatedClusterIPs()).not.toContain(web.spec.clusterIP);
     expect(c.allocatedNodePorts()).toEqual([]);
     expect(c.endpointSlices('shop')).toEqual([]);
-    expect(caught(() => c.delete({ kind: 'Service', namespace: 'shop', name: 'web' })).message).toBe('services "web" not found');
+    expect(thrown(() => c.delete({ kind: 'Service', namespace: 'shop', name: 'web' })).message).toBe('services "web" not found');
   });
 
   test('bad arguments are typed errors and change nothing', () => {
     const c = shop();
     const before = snapshot(c);
-    expect(caught(() => c.scale({ kind: 'Deployment', namespace: 'shop', name: 'web' }, -1)).code).toBe('E_WORKLOAD_INVALID');
-    expect(caught(() => c.advance(-5)).code).toBe('E_INVALID_DURATION');
-    expect(caught(() => c.delete({ kind: 'Namespace', name: 'kube-system' })).code).toBe('E_DELETE_FORBIDDEN');
-    expect(caught(() => c.apply([{ ...f.deployment('shop', 'bad', 1), spec: { ...f.deployment('shop', 'bad', 1).spec, selector: { matchLabels: { app: 'other' } } } }])).message).toBe(
+    expect(thrown(() => c.scale({ kind: 'Deployment', namespace: 'shop', name: 'web' }, -1)).code).toBe('E_WORKLOAD_INVALID');
+    expect(thrown(() => c.advance(-5)).code).toBe('E_INVALID_DURATION');
+    expect(thrown(() => c.delete({ kind: 'Namespace', name: 'kube-system' })).code).toBe('E_DELETE_FORBIDDEN');
+    expect(thrown(() => c.apply([{ ...f.deployment('shop', 'bad', 1), spec: { ...f.deployment('shop', 'bad', 1).spec, selector: { matchLabels: { app: 'other' } } } }])).message).toBe(
       'The Deployment "bad" is invalid: spec.template.metadata.labels: Invalid value: {"app":"bad"}: `selector` does not match template `labels`',
     );
     expect(snapshot(c)).toEqual(before);
@@ -285,19 +275,19 @@ describe('NodePorts given in input files', () => {
     f.service('default', name, { app: name }, [{ port: 80, protocol, nodePort }], { type: 'NodePort', ...(clusterIP ? { clusterIP } : {}) });
 
   test('a requested NodePort is unique cluster-wide whatever the protocol, as the API server allocates it', () => {
-    const e = caught(() => buildCluster(f.input({ services: [np('a', 'TCP', 30080), np('b', 'UDP', 30080)] })));
+    const e = thrown(() => buildCluster(f.input({ services: [np('a', 'TCP', 30080), np('b', 'UDP', 30080)] })));
     expect(e.code).toBe('E_NODE_PORT_ALLOCATED');
     expect(e.message).toBe('The Service "b" is invalid: spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated');
   });
 
   test('a requested NodePort outside the range is rejected; a dumped one (ClusterIP set) is kept as observed', () => {
-    expect(caught(() => buildCluster(f.input({ services: [np('a', 'TCP', 40000)] }))).code).toBe('E_NODE_PORT_NOT_IN_RANGE');
+    expect(thrown(() => buildCluster(f.input({ services: [np('a', 'TCP', 40000)] }))).code).toBe('E_NODE_PORT_NOT_IN_RANGE');
     const c = buildCluster(f.input({ services: [np('a', 'TCP', 40000, '10.100.7.7'), np('b', 'UDP', 40000, '10.100.7.8')] }));
     expect(c.services().filter((s) => s.metadata.name !== 'kubernetes').map((s) => s.spec.ports?.[0]?.nodePort)).toEqual([40000, 40000]);
   });
 
   test('a request never takes a NodePort that a dumped Service holds, whatever their order in the file', () => {
-    const e = caught(() => buildCluster(f.input({ services: [np('new', 'TCP', 30100), np('old', 'TCP', 30100, '10.100.7.7')] })));
+    const e = thrown(() => buildCluster(f.input({ services: [np('new', 'TCP', 30100), np('old', 'TCP', 30100, '10.100.7.7')] })));
     expect(e.message).toContain('The Service "new" is invalid');
   });
 });

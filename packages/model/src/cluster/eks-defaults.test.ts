@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { ClusterConfig } from '../api/config.js';
 import { CIDR } from '../ip/index.js';
 import { eksNodeName, nodeGroupLabels, nodeGroupPlacements, nodeLabels, resolveClusterConfig } from './eks-defaults.js';
-import { thrown } from '../manifests/test-helpers.js';
+import { thrown } from '../../test/support/thrown.js';
 
 const config = (rest: Omit<ClusterConfig, 'apiVersion' | 'kind' | 'metadata'> & { metadata?: ClusterConfig['metadata'] }): ClusterConfig => ({
   apiVersion: 'eksctl.io/v1alpha5',

@@ -1,20 +1,11 @@
 import { describe, expect, test } from 'vitest';
+import { thrown } from '../../test/support/thrown.js';
 import fc from 'fast-check';
-import type { KubeNetsimError } from '../errors.js';
 import { ClusterIPAllocator } from './cluster-ip-allocator.js';
 import { NodePortAllocator, parsePortRange } from './node-port-allocator.js';
 import { SeededRandom } from './random.js';
 import { allocateService, defaultService, releaseService, validateService } from './services.js';
 import { service } from './testing/fixtures.js';
-
-function caught(f: () => void): KubeNetsimError | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e as KubeNetsimError;
-  }
-  return undefined;
-}
 
 describe('NodePortAllocator (KEP-3668)', () => {
   test('the default range 30000-32767 keeps 30000-30085 as its static band', () => {
@@ -82,14 +73,14 @@ describe('Service NodePorts', () => {
     const a = allocators();
     allocateService(defaultService(service('d', 'tcp', { app: 'x' }, [{ port: 80, nodePort: 30080 }], { type: 'NodePort' })), a, 'request');
     const udp = defaultService(service('d', 'udp', { app: 'x' }, [{ port: 80, protocol: 'UDP', nodePort: 30080 }], { type: 'NodePort' }));
-    const err = caught(() => allocateService(udp, a, 'request'));
+    const err = thrown(() => allocateService(udp, a, 'request'));
     expect(err?.code).toBe('E_NODE_PORT_ALLOCATED');
     expect(err?.message).toBe('The Service "udp" is invalid: spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated');
   });
 
   test('a requested port outside the range', () => {
     const svc = defaultService(service('d', 'web', { app: 'x' }, [{ port: 80, nodePort: 8080 }], { type: 'NodePort' }));
-    expect(caught(() => allocateService(svc, allocators(), 'request'))?.message).toBe(
+    expect(thrown(() => allocateService(svc, allocators(), 'request'))?.message).toBe(
       'The Service "web" is invalid: spec.ports[0].nodePort: Invalid value: 8080: provided port is not in the valid range. The range of valid ports is 30000-32767',
     );
   });

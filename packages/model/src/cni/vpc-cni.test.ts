@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { thrown } from '../../test/support/thrown.js';
 import type { AwsNodeEnv, ENIConfig } from '../api/index.js';
-import { KubeNetsimError } from '../errors.js';
 import { CIDR } from '../ip/cidr.js';
 import { type SubnetSpec } from './vpc.js';
 import { VpcCni } from './vpc-cni.js';
@@ -11,16 +11,6 @@ const subnetB: SubnetSpec = { id: 'subnet-b', cidr: '10.0.1.0/24', zone: 'us-wes
 
 function cni(env: AwsNodeEnv = {}, subnets: SubnetSpec[] = [subnetA, subnetB], extra: { vpcCIDRs?: string[]; eniConfigs?: ENIConfig[] } = {}) {
   return new VpcCni({ vpcCIDRs: extra.vpcCIDRs ?? ['10.0.0.0/16'], subnets, env, ...(extra.eniConfigs ? { eniConfigs: extra.eniConfigs } : {}) });
-}
-
-function thrown(f: () => unknown): KubeNetsimError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KubeNetsimError) return e;
-    throw e;
-  }
-  throw new Error('expected a KubeNetsimError');
 }
 
 describe('VpcCni nodes', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readManifests } from './read.js';
-import { thrown } from './test-helpers.js';
+import { thrown } from '../../test/support/thrown.js';
 
 const read = (text: string, file = 'in.yaml') => readManifests([{ file, text }]);
 

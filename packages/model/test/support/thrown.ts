@@ -1,4 +1,4 @@
-import { KubeNetsimError } from '../errors.js';
+import { KubeNetsimError } from '../../src/errors.js';
 
 /** Test helper: runs `f` and returns the KubeNetsimError it throws (fails the test when it throws nothing or something else). */
 export function thrown(f: () => unknown): KubeNetsimError {
