@@ -202,6 +202,22 @@ describe('conntrack', () => {
     expect(dp.conntrackStats()).toMatchObject({ entries: 4, drops: 1, earlyDrops: 0 });
   });
 
+  it('a full table of expired assured entries (not swept yet) evicts them for new connections', () => {
+    const dp = newDatapath({ conntrackMax: 48 }); // 64 slots: ¾ occupied, so every new flow has entries in its range
+    const n = dp.addNode({});
+    dp.setServicePort(0, {});
+    dp.addServiceAddress('TCP', CLUSTER_IP, 80, 0);
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: n }]);
+    const flows = Array.from({ length: 48 }, (_, i) => toCluster(n, '10.0.1.1', 1000 + i));
+    send(dp, [...flows, ...flows]); // assured: 432000 s
+    const fresh = Array.from({ length: 20 }, (_, i) => toCluster(n, '10.0.1.2', 3000 + i));
+    expect(send(dp, fresh.slice(0, 1))[0]!.verdict).toBe(Verdict.DROP_CONNTRACK_FULL); // all live and assured
+    dp.advanceTime(432_001);
+    const results = send(dp, fresh);
+    expect(results.map((r) => [r.verdict, r.flags & ResultFlag.EARLY_DROP])).toEqual(fresh.map(() => [Verdict.DNAT, ResultFlag.EARLY_DROP]));
+    expect(dp.conntrackStats()).toMatchObject({ entries: 48, drops: 1, earlyDrops: 20 });
+  });
+
   it('a full table evicts a not-yet-assured neighbour instead, never exceeding the maximum', () => {
     const dp = newDatapath({ conntrackMax: 48 }); // 64 slots: a full table is ¾ occupied
     const n = dp.addNode({});
