@@ -173,6 +173,31 @@ describe('WASM core against the TypeScript reference', () => {
     );
   });
 
+  it('agrees on ipvs mh with a local list beside the cached cluster table (eTP Local NodePort after ClusterIP)', () => {
+    // Random scenarios rarely build a Maglev table for both lists of one service-port; this one does, both orders.
+    const node: NodeConfig = { mode: 'ipvs', ipvsScheduler: 'mh', masqueradeAll: false, localTrafficDetector: POD_CIDR, localhostNodePorts: false, serviceCIDR: null };
+    const endpoints: EndpointInput[] = Array.from({ length: 7 }, (_, i) => ({ ip: 0x0a000101 + i, port: 8080, node: i % 3 === 2 ? -1 : i % 3, id: i }));
+    const sources = Array.from({ length: 40 }, (_, i) => 0x0b000000 + i * 7919);
+    const toCluster = (n: number) => sources.map((srcIP): PacketInput => ({ node: n, arrival: 'pod', protocol: 'TCP', srcIP, srcPort: 1000, dstIP: 0x0a600001, dstPort: 80 }));
+    const toNodePort = (n: number) => sources.map((srcIP): PacketInput => ({ node: n, arrival: 'external', protocol: 'TCP', srcIP, srcPort: 2000, dstIP: NODE_IP(n), dstPort: 30000 }));
+    const s: Scenario = {
+      seed: 1,
+      nodes: [node, node],
+      servicePorts: [{ policy: { externalTrafficPolicy: 'Local', externallyAccessible: true }, clusterIP: 0, port: 80, nodePort: 0, externalIP: null }],
+      steps: [
+        { kind: 'endpoints', sp: 0, endpoints },
+        { kind: 'packets', packets: [...toCluster(0), ...toNodePort(0), ...toNodePort(1), ...toCluster(1)] },
+        { kind: 'endpoints', sp: 0, endpoints: endpoints.slice(1) },
+        { kind: 'packets', packets: [...toNodePort(1), ...toCluster(0), ...toNodePort(0)] },
+      ],
+    };
+    const wasm = runWasm(s, module, 64);
+    expect(wasm).toEqual(runReference(s));
+    const local = wasm[0]!.slice(40, 80).map((r) => r.endpointId);
+    expect(local.filter((id) => ![0, 3, 6].includes(id))).toEqual([]); // node 0's endpoints only
+    expect(new Set(local).size).toBeGreaterThan(1);
+  });
+
   it('gives the same results whatever the batch size', () => {
     fc.assert(
       fc.property(scenarioArb(), fc.integer({ min: 1, max: 7 }), (s, chunk) => {
