@@ -28,13 +28,20 @@ export const EP_MAX: u32 = 65535;
 // @ts-ignore: decorator
 @inline export function localListPtr(block: usize, n: u32, g: u32): usize { return block + (<usize>n << 4) + (<usize>g << 3) + (<usize>n << 1); }
 
-/** Frees a service-port's endpoint block and its cached Maglev table. */
+/** Frees a service-port's endpoint block and its cached Maglev tables. */
 export function releaseEndpoints(id: u32): void {
   const sp = spAt(id);
   const block = epBlock(sp);
   if (block != 0) heap.free(block);
   const mh = <usize>load<u32>(sp, 20);
-  if (mh != 0) heap.free(mh);
+  if (mh != 0) {
+    const slots = groupCount(sp) + 1;
+    for (let i: u32 = 0; i < slots; i++) {
+      const table = <usize>load<u32>(mh + (<usize>i << 2));
+      if (table != 0) heap.free(table);
+    }
+    heap.free(mh);
+  }
   store<u32>(sp, 0, 8); store<u32>(sp, 0, 12); store<u32>(sp, 0, 16); store<u32>(sp, 0, 20); store<u32>(sp, 0, 24);
 }
 
@@ -129,6 +136,31 @@ export function coreSetEndpoints(id: u32, src: usize, n: u32): i32 {
   store<u32>(sp, m, 16);
   store<u32>(sp, g, 24);
   return ST_OK;
+}
+
+/**
+ * Where the Maglev table (ipvs `mh`) of one endpoint list is cached: slot 0 for the cluster list, slot 1 + g for node
+ * group g's local list. A table depends only on its list, so it is built once per endpoint change, not per
+ * connection; the slots (allocated on first use) are freed with the endpoints. `node` must have a local group when
+ * `isCluster` is false.
+ */
+export function maglevSlot(sp: usize, node: u32, isCluster: bool): usize {
+  const g = groupCount(sp);
+  let mh = <usize>load<u32>(sp, 20);
+  if (mh == 0) {
+    mh = heap.alloc(<usize>(g + 1) << 2);
+    memory.fill(mh, 0, <usize>(g + 1) << 2);
+    store<u32>(sp, <u32>mh, 20);
+  }
+  if (isCluster) return mh;
+  const groups = groupsPtr(epBlock(sp), epCount(sp));
+  let lo: u32 = 0;
+  let hi: u32 = g;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (load<u32>(groups + (<usize>mid << 3)) < node) lo = mid + 1; else hi = mid;
+  }
+  return mh + (<usize>(lo + 1) << 2);
 }
 
 /**

@@ -9,6 +9,7 @@ import { mix32, hash32, hsiphash32 } from './hash';
 import { SCHED_RR, SCHED_LC, SCHED_SH, SCHED_MH, MODE_IPTABLES, MODE_NFTABLES, MODE_IPVS } from './nodes';
 import { recentCheck, recentSet, RECENT_LIST_MAX } from './recent';
 import { lcOverhead } from './ipvs-lc';
+import { maglevSlot } from './endpoints';
 import { rehash, firstEmpty } from './open-addressing';
 
 // Statistic thresholds: u32 per k = number of remaining endpoints (index 0 unused).
@@ -52,9 +53,8 @@ let rrCount: u32 = 0;
 let afPtr: usize = 0;
 let afMask: u32 = 0;
 let afCount: u32 = 0;
-// ---- Maglev scratch for local lists ----
+// ---- Maglev table building (tables are cached per endpoint list: see maglevSlot) ----
 export const MH_SIZE: u32 = 4093;
-let mhScratch: usize = 0;
 let mhSetup: usize = 0;
 let mhSetupCap: u32 = 0;
 let mhUsed: usize = 0;
@@ -67,7 +67,6 @@ export function initSelect(): void {
   afMask = 255;
   afPtr = allocZeroed(<usize>(afMask + 1) << 5);
   afCount = 0;
-  mhScratch = allocZeroed(<usize>MH_SIZE << 1);
   mhUsed = allocZeroed(<usize>MH_SIZE);
 }
 
@@ -204,18 +203,13 @@ export function choose(mode: u32, sched: u32, node: u32, spId: u32, sp: usize, b
     pos = hash32(src, 8) % m;
   } else {
     // SCHED_MH
-    let table: usize = 0;
     if (m > MH_SIZE) m = MH_SIZE;
-    if (isCluster) {
-      table = <usize>load<u32>(sp, 20);
-      if (table == 0) {
-        table = heap.alloc(<usize>MH_SIZE << 1);
-        buildMaglev(block, list, m, table);
-        store<u32>(sp, <u32>table, 20);
-      }
-    } else {
-      table = mhScratch;
+    const slot = maglevSlot(sp, node, isCluster);
+    let table = <usize>load<u32>(slot);
+    if (table == 0) {
+      table = heap.alloc(<usize>MH_SIZE << 1);
       buildMaglev(block, list, m, table);
+      store<u32>(slot, <u32>table);
     }
     pos = <u32>load<u16>(table + (<usize>(hsiphash32(src, 2654435761) % MH_SIZE) << 1));
   }

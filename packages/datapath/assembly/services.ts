@@ -20,7 +20,7 @@ export const SP_EXTERNALLY_ACCESSIBLE: u32 = 16;
 
 // Service-port struct, 32 bytes:
 //   0 flags · 4 affinity timeout (s) · 8 endpoint block · 12 endpoint count · 16 cluster-list count
-//   20 Maglev table of the cluster list (lazy) · 24 local-group count · 28 unused
+//   20 Maglev tables (lazy: cluster list, then one per node group; see maglevSlot) · 24 local-group count · 28 unused
 export const SP_SIZE: u32 = 32;
 export let spPtr: usize = 0;
 export let spCapacity: u32 = 0;
