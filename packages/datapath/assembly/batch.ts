@@ -1,13 +1,13 @@
 // The batch entry point: N packets in, N results out, one call. Each packet names its node and how it arrived.
 import { nowSeconds } from './core-state';
 import { ctHash } from './hash';
-import { nodeDefined, nodeAt, localAddressFlags, NODE_MASQUERADE_ALL, NODE_LOCALHOST_NODEPORTS, NODE_HAS_DETECTOR,
+import { nodeCount, nodeDefined, nodeAt, localAddressFlags, NODE_MASQUERADE_ALL, NODE_LOCALHOST_NODEPORTS, NODE_HAS_DETECTOR,
   ADDR_NODEPORT, MODE_IPTABLES, MODE_IPVS, MODE_NFTABLES, SCHED_LC, NODE_HAS_SERVICE_CIDR } from './nodes';
 import { findServiceSlot, serviceHomeSlotPtr, isClusterIP, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
   SP_EXTERNAL_LOCAL, SP_AFFINITY, SP_EXTERNALLY_ACCESSIBLE } from './services';
 import { epBlock, epCount, clusterCount, groupCount, clusterListPtr, localList } from './endpoints';
-import { ctFind, ctSlotHolds, ctReserve, ctWrite, ctTouch, ctTimeout, ctEvicted, ctSlotPtr, ctMask, ctCount, ctMax, CT_SNAT, CT_LC } from './conntrack';
-import { choose, affinityHit } from './select';
+import { ctFind, ctSlotHolds, ctReserve, ctWrite, ctTouch, ctTimeout, ctEvicted, ctSlotPtr, ctPtr, ctMask, ctCount, ctMax, CT_SNAT, CT_LC, CT_ASSURED, CT_FLAGS_MASK } from './conntrack';
+import { choose, affinityHit, randomPick } from './select';
 import { lcBind } from './ipvs-lc';
 
 /** Packet record, 32 bytes: node, arrival, protocol, source IPv4, source port, destination IPv4, destination port, 0. */
@@ -35,6 +35,8 @@ export const F_NODEPORT: u32 = 32;
 export const F_LOCAL_POLICY: u32 = 64;
 
 const NONE: u32 = 0xffffffff;
+/** A pass-2 hint: the packet was finished in pass 2. */
+const DONE: i32 = 0x7fffffff;
 const localOut: usize = memory.data(8);
 
 // @ts-ignore: decorator
@@ -46,100 +48,170 @@ const localOut: usize = memory.data(8);
 /** Packets per prefetch group: hashes and first touches of a group are issued before any lookup depends on them. */
 const GROUP: u32 = 16;
 const groupHashes: usize = memory.data(GROUP * 4);
-/** Pass-2 hints per packet of the group: ctFind's answer (live slot, or −(slot + 1) where a miss ended), service slot (or -1). */
-const groupCtSlots: usize = memory.data(GROUP * 4);
-const groupSvcSlots: usize = memory.data(GROUP * 4);
-/** Pass 2's next line to touch per packet (service slot, then service-port), 0 for none; 8 bytes each. */
-const groupLines: usize = memory.data(GROUP * 8);
+/** Pass 1's conntrack key words per packet of the group: tag (0 for an invalid record) and ports. */
+const groupTags: usize = memory.data(GROUP * 4);
+const groupPorts: usize = memory.data(GROUP * 4);
+/** The packets pass 2 left to pass 3, in order: group index, conntrack hint (live slot, or −(slot + 1) where a miss
+ * ended), service slot (or −1), and the next line pass 2b touches for it (8 bytes; 0 for none). */
+const pendK: usize = memory.data(GROUP * 4);
+const pendCt: usize = memory.data(GROUP * 4);
+const pendSvc: usize = memory.data(GROUP * 4);
+const pendLine: usize = memory.data(GROUP * 8);
+/** randomPick's answer when pass 2b could compute it (−1 otherwise). */
+const pendPick: usize = memory.data(GROUP * 4);
 /** Keeps the touching loads alive (the optimizer may not drop a load whose value reaches memory). */
 let prefetchSink: u32 = 0;
 
 /**
  * Processes `n` packets at `inPtr`, writing `n` results at `outPtr`. Returns n. Packets go in groups of 16 so that
- * the group's cache misses overlap: every packet's flow hash first, touching its conntrack slot; then, read-only,
- * the conntrack lookup and, for packets that miss, the service, service-port and endpoint lines; then the packets in
- * order with the sequential semantics (results do not depend on the grouping).
+ * the group's cache misses overlap: every packet's flow hash first, touching its conntrack lines; then the conntrack
+ * lookups, finishing the hits that no earlier packet of the group can change; for the new connections, the service,
+ * service-port and endpoint lines touched level by level; then the rest in order with the sequential semantics.
+ * Results do not depend on the grouping (tests compare every batch size with packets sent one by one).
  */
 export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
   let sink: u32 = 0;
+  const nodes = nodeCount;
   for (let base: u32 = 0; base < n; base += GROUP) {
     const end = base + GROUP < n ? base + GROUP : n;
-    // Pass 1: flow hashes; touch each packet's conntrack home slot. (Touching the service slot here too was measured
-    // slower: established packets, the majority, never need it.)
-    for (let k = base; k < end; k++) {
-      const pk = inPtr + (<usize>k << 5);
+    const count = end - base;
+    // Pass 1: each packet's conntrack key (tag 0 for a record that cannot be valid: it matches no entry) and hash.
+    for (let k: u32 = 0; k < count; k++) {
+      const pk = inPtr + (<usize>(base + k) << 5);
+      const g = <usize>k << 2;
       const proto = load<u32>(pk, 8);
       const pi: u32 = proto == 6 ? 0 : proto == 17 ? 1 : 2;
-      const dst = load<u32>(pk, 20);
-      const dport = load<u32>(pk, 24) & 0xffff;
-      const ports = ((load<u32>(pk, 16) & 0xffff) << 16) | dport;
-      const h = ctHash(((load<u32>(pk) + 1) << 8) | (pi << 4), load<u32>(pk, 12), dst, ports);
-      store<u32>(groupHashes + (<usize>(k - base) << 2), h);
+      const node = load<u32>(pk);
+      const valid = (proto == 6 || proto == 17 || proto == 132) && load<u32>(pk, 4) <= ARRIVAL_EXTERNAL && node < nodes;
+      const tagKey = valid ? ((node + 1) << 8) | (pi << 4) : 0;
+      const ports = ((load<u32>(pk, 16) & 0xffff) << 16) | (load<u32>(pk, 24) & 0xffff);
+      store<u32>(groupTags + g, tagKey);
+      store<u32>(groupPorts + g, ports);
+      store<u32>(groupHashes + g, ctHash(tagKey, load<u32>(pk, 12), load<u32>(pk, 20), ports));
     }
     // The touches in a tight loop of their own, after the hashing: all the group's misses fit the reorder window
-    // together instead of one per packet's worth of hashing. The next line too: a new connection's probe usually
-    // runs into it at 50–75 % load (two slots a line).
-    for (let k: u32 = 0; k < end - base; k++) {
-      const i = load<u32>(groupHashes + (<usize>k << 2)) & ctMask;
-      sink ^= load<u32>(ctSlotPtr(i), 12) ^ load<u32>(ctSlotPtr(((i | 1) + 1) & ctMask), 12);
+    // together instead of one per packet's worth of hashing. The next line too: a new connection's probe usually runs
+    // into it at 50–75 % load (two slots a line), and measured, it helps established packets at 1M flows as well.
+    const ctBase = ctPtr;
+    const mask = ctMask;
+    for (let k: u32 = 0; k < count; k++) {
+      const i = load<u32>(groupHashes + (<usize>k << 2)) & mask;
+      sink ^= load<u32>(ctBase + (<usize>i << 5), 12) ^ load<u32>(ctBase + (<usize>(((i | 1) + 1) & mask) << 5), 12);
     }
-    // Pass 2 (read-only hints): which packets hit conntrack, and for the others their service slot; touch the
-    // service-port and endpoint lines those will need. Pass 3 then processes the packets in order with the exact
-    // sequential semantics, re-checking each hint (an earlier packet of the group may have changed conntrack). Each
-    // level of the chain (service slot, service-port, endpoint block) is touched for the whole group in a tight loop
-    // before the next level reads it, so a level's misses overlap.
+    // Pass 2: the conntrack lookups. A live hit is finished here when no earlier packet of the group can change it
+    // (see below); the others wait for pass 3 with a hint: the live slot, or −(slot + 1) where the miss ended.
     let misses: u32 = 0;
-    for (let k = base; k < end; k++) {
-      const pk = inPtr + (<usize>k << 5);
-      const g = <usize>(k - base) << 2;
-      const proto = load<u32>(pk, 8);
-      const pi: u32 = proto == 6 ? 0 : proto == 17 ? 1 : 2;
+    let pending: u32 = 0;
+    const now = nowSeconds;
+    for (let k: u32 = 0; k < count; k++) {
+      const g = <usize>k << 2;
+      const pk = inPtr + (<usize>(base + k) << 5);
+      const tagKey = load<u32>(groupTags + g);
+      const src = load<u32>(pk, 12);
       const dst = load<u32>(pk, 20);
-      const ports = ((load<u32>(pk, 16) & 0xffff) << 16) | (load<u32>(pk, 24) & 0xffff);
-      const ct = ctFind(load<u32>(groupHashes + g), ((load<u32>(pk) + 1) << 8) | (pi << 4), load<u32>(pk, 12), dst, ports);
-      store<i32>(groupCtSlots + g, ct);
-      store<i32>(groupSvcSlots + g, -1);
-      store<usize>(groupLines + (g << 1), ct >= 0 ? 0 : serviceHomeSlotPtr(pi, dst, ports & 0xffff));
-      misses += ct >>> 31;
+      const ports = load<u32>(groupPorts + g);
+      let i = load<u32>(groupHashes + g) & mask;
+      let ct: i32 = 0;
+      while (true) {
+        const p = ctBase + (<usize>i << 5);
+        const t = load<u32>(p, 12);
+        if (t == 0) { ct = -(<i32>i) - 1; break; }
+        if ((t & ~CT_FLAGS_MASK) == tagKey && load<u32>(p) == src && load<u32>(p, 4) == dst && load<u32>(p, 8) == ports) {
+          if (load<u32>(p, 28) <= now) { ct = -(<i32>i) - 1; break; }
+          // An assured entry cannot be evicted; an unassured one only by an earlier new connection of the group
+          // finding the table full. IPVS lc's activation must wait for earlier packets' lc choices.
+          if ((t & CT_ASSURED) == 0 && ((t & CT_LC) != 0 || ctCount + misses > ctMax)) { ct = <i32>i; break; }
+          // ctTouch's work for an entry that activates nothing: assured, timeout refreshed.
+          store<u32>(p, t | CT_ASSURED, 12);
+          store<u32>(p, now + ctTimeout((t >>> 4) & 0xf, true), 28);
+          const nport = load<u32>(p, 20);
+          put(outPtr + <usize>(base + k) * RESULT_SIZE, V_DNAT, F_CONNTRACK_HIT | ((t & CT_SNAT) != 0 ? F_SNAT : 0),
+            load<u32>(p, 16), nport & 0xffff, load<u32>(p, 24), nport >>> 16);
+          ct = DONE;
+          break;
+        }
+        i = (i + 1) & mask;
+      }
+      if (ct == DONE) continue;
+      // Pending for pass 3, in order: its index, conntrack hint, service slot (pass 2b), line to touch.
+      const q = <usize>pending << 2;
+      store<u32>(pendK + q, k);
+      store<i32>(pendCt + q, ct);
+      store<i32>(pendSvc + q, -1);
+      if (ct < 0) {
+        store<usize>(pendLine + (q << 1), serviceHomeSlotPtr(tagKey == 0 ? 0 : (tagKey >>> 4) & 0xf, dst, ports & 0xffff));
+        misses++;
+      } else {
+        store<usize>(pendLine + (q << 1), 0);
+      }
+      pending++;
     }
-    // Established packets (the common case) skip the rest of pass 2.
-    if (misses != 0) for (let k: u32 = 0; k < end - base; k++) {
-      const a = load<usize>(groupLines + (<usize>k << 3));
-      if (a != 0) sink ^= load<u32>(a);
+    if (pending == 0) continue;
+    // Pass 2b, for new connections only: each level of the chain a new connection needs (service slot, service-port,
+    // endpoint block) is touched for all of them in a tight loop before the next level reads it, so a level's misses
+    // overlap. Service tables do not change during a batch: the slots found here are exact.
+    if (misses != 0) {
+      for (let j: u32 = 0; j < pending; j++) {
+        const a = load<usize>(pendLine + (<usize>j << 3));
+        if (a != 0) sink ^= load<u32>(a);
+      }
+      for (let j: u32 = 0; j < pending; j++) {
+        const q = <usize>j << 2;
+        if (load<usize>(pendLine + (q << 1)) == 0) continue;
+        const pk = inPtr + (<usize>(base + load<u32>(pendK + q)) << 5);
+        const proto = load<u32>(pk, 8);
+        const slot = findServiceSlot(proto == 6 ? 0 : proto == 17 ? 1 : 2, load<u32>(pk, 20), load<u32>(pk, 24) & 0xffff);
+        store<i32>(pendSvc + q, slot);
+        store<usize>(pendLine + (q << 1), slot >= 0 ? spAt(serviceSlotSp(slot)) : 0);
+      }
+      // The endpoint level in two loops, so that the touches again sit in a tight loop of their own: first what to
+      // touch (computing the pick where it is known ahead), then the touches.
+      for (let j: u32 = 0; j < pending; j++) {
+        const q = <usize>j << 2;
+        store<i32>(pendPick + q, -1);
+        const sp = load<usize>(pendLine + (q << 1));
+        if (sp == 0) continue;
+        const block = epBlock(sp);
+        store<usize>(pendLine + (q << 1), block);
+        if (block == 0) continue;
+        const n = epCount(sp);
+        const k = load<u32>(pendK + q);
+        const tagKey = load<u32>(groupTags + (<usize>k << 2));
+        // iptables and nftables choose among the cluster list by the flow's draws alone: with every endpoint in it
+        // (the list is then the identity) and no affinity or local policy, the chosen record is known now.
+        if (tagKey != 0 && clusterCount(sp) == n && (load<u32>(sp) & (SP_AFFINITY | SP_INTERNAL_LOCAL | SP_EXTERNAL_LOCAL)) == 0) {
+          const mode = load<u32>(nodeAt((tagKey >>> 8) - 1), 4);
+          if (mode != MODE_IPVS) {
+            const pos = randomPick(mode, n, load<u32>(groupHashes + (<usize>k << 2)));
+            store<i32>(pendPick + q, <i32>pos);
+            store<usize>(pendLine + (q << 1), block + (<usize>pos << 4));
+            continue;
+          }
+        }
+        // Otherwise the records (up to four lines) and the cluster list.
+        const bytes = n << 4;
+        for (let off: u32 = 64; off < bytes && off < 256; off += 64) sink ^= load<u32>(block + off);
+        sink ^= load<u32>(clusterListPtr(block, n, groupCount(sp)));
+      }
+      for (let j: u32 = 0; j < pending; j++) {
+        const a = load<usize>(pendLine + (<usize>j << 3));
+        if (a != 0) sink ^= load<u32>(a);
+      }
     }
-    if (misses != 0) for (let k = base; k < end; k++) {
-      const g = <usize>(k - base) << 2;
-      if (load<usize>(groupLines + (g << 1)) == 0) continue;
-      const pk = inPtr + (<usize>k << 5);
-      const proto = load<u32>(pk, 8);
-      const slot = findServiceSlot(proto == 6 ? 0 : proto == 17 ? 1 : 2, load<u32>(pk, 20), load<u32>(pk, 24) & 0xffff);
-      store<i32>(groupSvcSlots + g, slot);
-      store<usize>(groupLines + (g << 1), slot >= 0 ? spAt(serviceSlotSp(slot)) : 0);
-    }
-    if (misses != 0) for (let k: u32 = 0; k < end - base; k++) {
-      const sp = load<usize>(groupLines + (<usize>k << 3));
-      if (sp == 0) continue;
-      const block = epBlock(sp);
-      if (block == 0) continue;
-      const bytes = epCount(sp) << 4;
-      for (let off: u32 = 0; off < bytes && off < 256; off += 64) sink ^= load<u32>(block + off);
-      sink ^= load<u32>(clusterListPtr(block, epCount(sp), groupCount(sp)));
-    }
-    // No packet of this group can evict (the table cannot fill within it): slots are only filled or refreshed,
-    // never emptied or moved, until the group is done.
+    // Pass 3: the rest in order, with the sequential semantics (re-checking each hint).
     const noEviction = ctCount + GROUP <= ctMax;
-    for (let k = base; k < end; k++) {
-      const g = <usize>(k - base) << 2;
-      processOne(inPtr + (<usize>k << 5), outPtr + <usize>k * RESULT_SIZE, load<u32>(groupHashes + g),
-        load<i32>(groupCtSlots + g), load<i32>(groupSvcSlots + g), noEviction);
+    for (let j: u32 = 0; j < pending; j++) {
+      const q = <usize>j << 2;
+      const k = base + load<u32>(pendK + q);
+      processOne(inPtr + (<usize>k << 5), outPtr + <usize>k * RESULT_SIZE, load<u32>(groupHashes + (<usize>(k - base) << 2)),
+        load<i32>(pendCt + q), load<i32>(pendSvc + q), misses != 0 ? load<i32>(pendPick + q) : -1, noEviction);
     }
   }
   prefetchSink ^= sink;
   return n;
 }
 
-// @ts-ignore: decorator
-@inline function processOne(pk: usize, out: usize, hGroup: u32, ctHint: i32, svcHint: i32, noEviction: bool): void {
+function processOne(pk: usize, out: usize, hGroup: u32, ctHint: i32, svcHint: i32, pickHint: i32, noEviction: bool): void {
   {
     const node = load<u32>(pk);
     const arrival = load<u32>(pk, 4);
@@ -282,9 +354,10 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
 
     const sched = load<u32>(np, 8);
     const chosen = choose(mode, sched, node, <u32>spId, sp, block, list, lm, h, src, dst, !useLocal,
-      (spFlags & SP_AFFINITY) != 0);
+      (spFlags & SP_AFFINITY) != 0, useLocal ? -1 : pickHint);
     if (affinityHit) flags |= F_AFFINITY;
-    const rec = block + (<usize>load<u16>(list + (<usize>chosen << 1)) << 4);
+    // A pick hint means the cluster list is every endpoint in order (the identity): skip reading it.
+    const rec = block + (<usize>(pickHint >= 0 && !useLocal ? chosen : <u32>load<u16>(list + (<usize>chosen << 1))) << 4);
     const epIp = load<u32>(rec);
     const epPort = load<u32>(rec, 4) & 0xffff;
     const epId = load<u32>(rec, 12);
@@ -300,3 +373,4 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
     put(out, V_DNAT, flags, epIp, epPort, epId, <u32>spId);
   }
 }
+

@@ -12,7 +12,8 @@ import { deleteShift } from './open-addressing';
 export const CT_ASSURED: u32 = 1;
 export const CT_SNAT: u32 = 2;
 export const CT_LC: u32 = 4;
-const CT_FLAGS: u32 = 0xf;
+export const CT_FLAGS_MASK: u32 = 0xf;
+const CT_FLAGS: u32 = CT_FLAGS_MASK;
 /** How far from its home slot the full-table path looks for an entry to evict (the kernel's eviction range). */
 export const CT_EVICTION_RANGE: u32 = 8;
 

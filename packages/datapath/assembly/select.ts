@@ -138,6 +138,21 @@ function buildMaglev(block: usize, list: usize, m: u32, table: usize): void {
   }
 }
 
+/**
+ * The random choice among m endpoints of iptables mode (the statistic rules in order, the last unconditional) or
+ * nftables mode (numgen random mod m) for a flow: stateless, so the batch can compute it ahead to touch the record.
+ */
+// @ts-ignore: decorator
+@inline export function randomPick(mode: u32, m: u32, flow: u32): u32 {
+  if (mode == MODE_NFTABLES) return <u32>((<u64>mix32(flow ^ seedMix(0)) * <u64>m) >>> 32);
+  let pos = m - 1;
+  for (let i: u32 = 0; i + 1 < m; i++) {
+    const r = mix32(flow ^ seedMix(i)) & 0x7fffffff;
+    if (r < load<u32>(statPtr + (<usize>(m - i) << 2))) { pos = i; break; }
+  }
+  return pos;
+}
+
 // @ts-ignore: decorator
 @inline function epRec(block: usize, list: usize, pos: u32): usize {
   return block + (<usize>load<u16>(list + (<usize>pos << 1)) << 4);
@@ -145,10 +160,11 @@ function buildMaglev(block: usize, list: usize, m: u32, table: usize): void {
 
 /**
  * Chooses a position in `list` (m ≥ 1 u16 indices into the raw endpoints at `block`) for a new connection.
- * `isCluster` says whether `list` is the service-port's cluster list (its Maglev table is cached).
+ * `isCluster` says whether `list` is the service-port's cluster list (its Maglev table is cached). `pickHint` is
+ * randomPick's answer for this flow and list when the batch already computed it, else −1.
  */
 export function choose(mode: u32, sched: u32, node: u32, spId: u32, sp: usize, block: usize, list: usize, m: u32,
-  flow: u32, src: u32, vs: u32, isCluster: bool, affinity: bool): u32 {
+  flow: u32, src: u32, vs: u32, isCluster: bool, affinity: bool, pickHint: i32): u32 {
   affinityHit = false;
   let af: usize = 0;
   const usesRecent = mode != MODE_IPVS;
@@ -180,14 +196,8 @@ export function choose(mode: u32, sched: u32, node: u32, spId: u32, sp: usize, b
     }
   }
   let pos: u32 = 0;
-  if (mode == MODE_IPTABLES) {
-    pos = m - 1;
-    for (let i: u32 = 0; i + 1 < m; i++) {
-      const r = mix32(flow ^ seedMix(i)) & 0x7fffffff;
-      if (r < load<u32>(statPtr + (<usize>(m - i) << 2))) { pos = i; break; }
-    }
-  } else if (mode == MODE_NFTABLES) {
-    pos = <u32>((<u64>mix32(flow ^ seedMix(0)) * <u64>m) >>> 32);
+  if (mode != MODE_IPVS) {
+    pos = pickHint >= 0 ? <u32>pickHint : randomPick(mode, m, flow);
   } else if (sched == SCHED_RR) {
     const p = rrSlot(node, spId, vs);
     const c = load<u32>(p, 12);

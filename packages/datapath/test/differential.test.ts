@@ -124,8 +124,8 @@ function fixPorts(s: Scenario, packets: PacketInput[]): PacketInput[] {
   });
 }
 
-function runWasm(s: Scenario, module: WebAssembly.Module, chunk: number): PacketResult[][] {
-  const dp = loadDatapathSync({ wasm: module, seed: s.seed, conntrackMax: 100_000 });
+function runWasm(s: Scenario, module: WebAssembly.Module, chunk: number, conntrackMax = 100_000): PacketResult[][] {
+  const dp = loadDatapathSync({ wasm: module, seed: s.seed, conntrackMax });
   build(dp, s);
   const out: PacketResult[][] = [];
   const batch = dp.createBatch(64);
@@ -198,10 +198,11 @@ describe('WASM core against the TypeScript reference', () => {
     expect(new Set(local).size).toBeGreaterThan(1);
   });
 
-  it('gives the same results whatever the batch size', () => {
+  it('gives the same results whatever the batch size, conntrack full or not', () => {
+    // Small tables fill up, so early drops and drops happen inside batches (the reference differs there, by design).
     fc.assert(
-      fc.property(scenarioArb(), fc.integer({ min: 1, max: 7 }), (s, chunk) => {
-        expect(runWasm(s, module, chunk)).toEqual(runWasm(s, module, 64));
+      fc.property(scenarioArb(), fc.integer({ min: 1, max: 7 }), fc.constantFrom(100_000, 12, 30), (s, chunk, max) => {
+        expect(runWasm(s, module, chunk, max)).toEqual(runWasm(s, module, 64, max));
       }),
       { numRuns: 100 },
     );
