@@ -164,6 +164,10 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
         store<i32>(pendSvc + q, slot);
         store<usize>(pendLine + (q << 1), slot >= 0 ? spAt(serviceSlotSp(slot)) : 0);
       }
+      for (let j: u32 = 0; j < pending; j++) {
+        const a = load<usize>(pendLine + (<usize>j << 3));
+        if (a != 0) sink ^= load<u32>(a);
+      }
       // The endpoint level in two loops, so that the touches again sit in a tight loop of their own: first what to
       // touch (computing the pick where it is known ahead), then the touches.
       for (let j: u32 = 0; j < pending; j++) {
