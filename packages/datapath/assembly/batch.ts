@@ -35,8 +35,6 @@ export const F_NODEPORT: u32 = 32;
 export const F_LOCAL_POLICY: u32 = 64;
 
 const NONE: u32 = 0xffffffff;
-/** A pass-2 hint: the packet was finished in pass 2. */
-const DONE: i32 = 0x7fffffff;
 const localOut: usize = memory.data(8);
 
 // @ts-ignore: decorator
@@ -51,19 +49,79 @@ const groupHashes: usize = memory.data(GROUP * 4);
 /** Pass 1's conntrack key words per packet of the group: tag (0 for an invalid record) and ports. */
 const groupTags: usize = memory.data(GROUP * 4);
 const groupPorts: usize = memory.data(GROUP * 4);
-/** The packets pass 2 left to pass 3, in order: group index, conntrack hint (live slot, or −(slot + 1) where a miss
- * ended), service slot (or −1), and the next line pass 2b touches for it (8 bytes; 0 for none). */
-const pendK: usize = memory.data(GROUP * 4);
-const pendCt: usize = memory.data(GROUP * 4);
-const pendSvc: usize = memory.data(GROUP * 4);
-const pendLine: usize = memory.data(GROUP * 8);
-/** randomPick's answer when pass 2b could compute it (−1 otherwise). */
-const pendPick: usize = memory.data(GROUP * 4);
+/** Per packet of the group that pass 2 leaves to pass 3: conntrack hint (live slot, or −(slot + 1) where a miss
+ * ended), service slot (or −1), the next line pass 2b touches for it (8 bytes; 0 for none), randomPick's answer when
+ * pass 2b could compute it (−1 otherwise); and where an unresolved probe stopped. */
+const groupCt: usize = memory.data(GROUP * 4);
+const groupSvc: usize = memory.data(GROUP * 4);
+const groupLine: usize = memory.data(GROUP * 8);
+const groupPick: usize = memory.data(GROUP * 4);
+const groupProbe: usize = memory.data(GROUP * 4);
 /** Keeps the touching loads alive (the optimizer may not drop a load whose value reaches memory). */
 let prefetchSink: u32 = 0;
 
+const PROBE_DONE: i32 = 0;
+const PROBE_PENDING: i32 = 1;
+const PROBE_UNRESOLVED: i32 = 2;
+/** New connections (misses) met so far in the group's pass 2, and probes left unresolved (possibly new ones). */
+let probeMisses: u32 = 0;
+let probeDeferred: u32 = 0;
+
 /**
- * Processes `n` packets at `inPtr`, writing `n` results at `outPtr`. Returns n. Packets go in groups of 16 so that
+ * Probes conntrack for packet k of the group from slot `i` up to slot `limit` (exclusive; the first slot of a line
+ * not yet touched). A live hit is finished at once when no earlier packet of the group can change it: an assured
+ * entry cannot be evicted, an unassured one only by a new connection finding the table full (counted: the misses
+ * and unresolved probes met so far); and IPVS lc's activation of an unassured entry must wait for earlier packets'
+ * lc choices. Otherwise the packet is pending, with its hint (and, for a miss, its service home slot to touch), or
+ * unresolved at `limit` (kept in groupProbe).
+ */
+// @ts-ignore: decorator
+@inline function ctProbe(pk: usize, out: usize, k: u32, i: u32, limit: u32, now: u32): i32 {
+  const q = <usize>k << 2;
+  const tagKey = load<u32>(groupTags + q);
+  const src = load<u32>(pk, 12);
+  const dst = load<u32>(pk, 20);
+  const ports = load<u32>(groupPorts + q);
+  const ctBase = ctPtr;
+  const mask = ctMask;
+  let ct: i32 = 0;
+  while (true) {
+    if (i == limit) {
+      store<u32>(groupProbe + q, i);
+      probeDeferred++;
+      return PROBE_UNRESOLVED;
+    }
+    const p = ctBase + (<usize>i << 5);
+    const t = load<u32>(p, 12);
+    if (t == 0) { ct = -(<i32>i) - 1; break; }
+    if ((t & ~CT_FLAGS_MASK) == tagKey && load<u32>(p) == src && load<u32>(p, 4) == dst && load<u32>(p, 8) == ports) {
+      if (load<u32>(p, 28) <= now) { ct = -(<i32>i) - 1; break; }
+      if ((t & CT_ASSURED) == 0 && ((t & CT_LC) != 0 || ctCount + probeMisses + probeDeferred > ctMax)) { ct = <i32>i; break; }
+      // ctTouch's work for an entry that activates nothing: assured, timeout refreshed.
+      store<u32>(p, t | CT_ASSURED, 12);
+      store<u32>(p, now + ctTimeout((t >>> 4) & 0xf, true), 28);
+      const nport = load<u32>(p, 20);
+      put(out, V_DNAT, F_CONNTRACK_HIT | ((t & CT_SNAT) != 0 ? F_SNAT : 0), load<u32>(p, 16), nport & 0xffff,
+        load<u32>(p, 24), nport >>> 16);
+      return PROBE_DONE;
+    }
+    i = (i + 1) & mask;
+  }
+  store<i32>(groupCt + q, ct);
+  store<i32>(groupSvc + q, -1);
+  store<i32>(groupPick + q, -1);
+  if (ct < 0) {
+    store<usize>(groupLine + (q << 1), serviceHomeSlotPtr(tagKey == 0 ? 0 : (tagKey >>> 4) & 0xf, dst, ports & 0xffff));
+    probeMisses++;
+  } else {
+    store<usize>(groupLine + (q << 1), 0);
+  }
+  return PROBE_PENDING;
+}
+
+/**
+ * Processes `n` packets
+ at `inPtr`, writing `n` results at `outPtr`. Returns n. Packets go in groups of 16 so that
  * the group's cache misses overlap: every packet's flow hash first, touching its conntrack lines; then the conntrack
  * lookups, finishing the hits that no earlier packet of the group can change; for the new connections, the service,
  * service-port and endpoint lines touched level by level; then the rest in order with the sequential semantics.
@@ -99,96 +157,95 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       sink ^= load<u32>(ctBase + (<usize>i << 5), 12) ^ load<u32>(ctBase + (<usize>(((i | 1) + 1) & mask) << 5), 12);
     }
     // Pass 2: the conntrack lookups. A live hit is finished here when no earlier packet of the group can change it
-    // (see below); the others wait for pass 3 with a hint: the live slot, or −(slot + 1) where the miss ended.
-    let misses: u32 = 0;
+    // (see ctProbe); the others wait for pass 3 with a hint: the live slot, or −(slot + 1) where the miss ended. A
+    // probe that runs past the lines touched so far stops there; those lines are then touched for all such probes at
+    // once and the probes resumed, so that a new connection's long probe does not stall the group line by line.
+    probeMisses = 0;
+    probeDeferred = 0;
     let pending: u32 = 0;
+    let unresolved: u32 = 0;
     const now = nowSeconds;
     for (let k: u32 = 0; k < count; k++) {
-      const g = <usize>k << 2;
-      const pk = inPtr + (<usize>(base + k) << 5);
-      const tagKey = load<u32>(groupTags + g);
-      const src = load<u32>(pk, 12);
-      const dst = load<u32>(pk, 20);
-      const ports = load<u32>(groupPorts + g);
-      let i = load<u32>(groupHashes + g) & mask;
-      let ct: i32 = 0;
-      while (true) {
-        const p = ctBase + (<usize>i << 5);
-        const t = load<u32>(p, 12);
-        if (t == 0) { ct = -(<i32>i) - 1; break; }
-        if ((t & ~CT_FLAGS_MASK) == tagKey && load<u32>(p) == src && load<u32>(p, 4) == dst && load<u32>(p, 8) == ports) {
-          if (load<u32>(p, 28) <= now) { ct = -(<i32>i) - 1; break; }
-          // An assured entry cannot be evicted; an unassured one only by an earlier new connection of the group
-          // finding the table full. IPVS lc's activation must wait for earlier packets' lc choices.
-          if ((t & CT_ASSURED) == 0 && ((t & CT_LC) != 0 || ctCount + misses > ctMax)) { ct = <i32>i; break; }
-          // ctTouch's work for an entry that activates nothing: assured, timeout refreshed.
-          store<u32>(p, t | CT_ASSURED, 12);
-          store<u32>(p, now + ctTimeout((t >>> 4) & 0xf, true), 28);
-          const nport = load<u32>(p, 20);
-          put(outPtr + <usize>(base + k) * RESULT_SIZE, V_DNAT, F_CONNTRACK_HIT | ((t & CT_SNAT) != 0 ? F_SNAT : 0),
-            load<u32>(p, 16), nport & 0xffff, load<u32>(p, 24), nport >>> 16);
-          ct = DONE;
-          break;
-        }
-        i = (i + 1) & mask;
+      const home = load<u32>(groupHashes + (<usize>k << 2)) & mask;
+      // Up to the first slot after the two lines pass 1 touched.
+      const r = ctProbe(inPtr + (<usize>(base + k) << 5), outPtr + <usize>(base + k) * RESULT_SIZE, k, home, ((home | 1) + 3) & mask, now);
+      if (r == PROBE_DONE) continue;
+      if (r == PROBE_UNRESOLVED) unresolved |= 1 << k;
+      else pending |= 1 << k;
+    }
+    while (unresolved != 0) {
+      let m = unresolved;
+      while (m != 0) {
+        const k = ctz(m);
+        m &= m - 1;
+        sink ^= load<u32>(ctBase + (<usize>load<u32>(groupProbe + (<usize>k << 2)) << 5), 12);
       }
-      if (ct == DONE) continue;
-      // Pending for pass 3, in order: its index, conntrack hint, service slot (pass 2b), line to touch.
-      const q = <usize>pending << 2;
-      store<u32>(pendK + q, k);
-      store<i32>(pendCt + q, ct);
-      store<i32>(pendSvc + q, -1);
-      if (ct < 0) {
-        store<usize>(pendLine + (q << 1), serviceHomeSlotPtr(tagKey == 0 ? 0 : (tagKey >>> 4) & 0xf, dst, ports & 0xffff));
-        misses++;
-      } else {
-        store<usize>(pendLine + (q << 1), 0);
+      m = unresolved;
+      unresolved = 0;
+      while (m != 0) {
+        const k = ctz(m);
+        m &= m - 1;
+        const at = load<u32>(groupProbe + (<usize>k << 2));
+        const r = ctProbe(inPtr + (<usize>(base + k) << 5), outPtr + <usize>(base + k) * RESULT_SIZE, k, at, ((at | 1) + 1) & mask, now);
+        if (r == PROBE_DONE) continue;
+        if (r == PROBE_UNRESOLVED) unresolved |= 1 << k;
+        else pending |= 1 << k;
       }
-      pending++;
     }
     if (pending == 0) continue;
+    const misses = probeMisses;
     // Pass 2b, for new connections only: each level of the chain a new connection needs (service slot, service-port,
     // endpoint block) is touched for all of them in a tight loop before the next level reads it, so a level's misses
     // overlap. Service tables do not change during a batch: the slots found here are exact.
     if (misses != 0) {
-      for (let j: u32 = 0; j < pending; j++) {
-        const a = load<usize>(pendLine + (<usize>j << 3));
+      let m = pending;
+      while (m != 0) {
+        const k = ctz(m);
+        m &= m - 1;
+        const a = load<usize>(groupLine + (<usize>k << 3));
         if (a != 0) sink ^= load<u32>(a);
       }
-      for (let j: u32 = 0; j < pending; j++) {
-        const q = <usize>j << 2;
-        if (load<usize>(pendLine + (q << 1)) == 0) continue;
-        const pk = inPtr + (<usize>(base + load<u32>(pendK + q)) << 5);
+      m = pending;
+      while (m != 0) {
+        const k = ctz(m);
+        m &= m - 1;
+        const q = <usize>k << 2;
+        if (load<usize>(groupLine + (q << 1)) == 0) continue;
+        const pk = inPtr + (<usize>(base + k) << 5);
         const proto = load<u32>(pk, 8);
         const slot = findServiceSlot(proto == 6 ? 0 : proto == 17 ? 1 : 2, load<u32>(pk, 20), load<u32>(pk, 24) & 0xffff);
-        store<i32>(pendSvc + q, slot);
-        store<usize>(pendLine + (q << 1), slot >= 0 ? spAt(serviceSlotSp(slot)) : 0);
+        store<i32>(groupSvc + q, slot);
+        store<usize>(groupLine + (q << 1), slot >= 0 ? spAt(serviceSlotSp(slot)) : 0);
       }
-      for (let j: u32 = 0; j < pending; j++) {
-        const a = load<usize>(pendLine + (<usize>j << 3));
+      m = pending;
+      while (m != 0) {
+        const k = ctz(m);
+        m &= m - 1;
+        const a = load<usize>(groupLine + (<usize>k << 3));
         if (a != 0) sink ^= load<u32>(a);
       }
       // The endpoint level in two loops, so that the touches again sit in a tight loop of their own: first what to
       // touch (computing the pick where it is known ahead), then the touches.
-      for (let j: u32 = 0; j < pending; j++) {
-        const q = <usize>j << 2;
-        store<i32>(pendPick + q, -1);
-        const sp = load<usize>(pendLine + (q << 1));
+      m = pending;
+      while (m != 0) {
+        const k = ctz(m);
+        m &= m - 1;
+        const q = <usize>k << 2;
+        const sp = load<usize>(groupLine + (q << 1));
         if (sp == 0) continue;
         const block = epBlock(sp);
-        store<usize>(pendLine + (q << 1), block);
+        store<usize>(groupLine + (q << 1), block);
         if (block == 0) continue;
         const n = epCount(sp);
-        const k = load<u32>(pendK + q);
-        const tagKey = load<u32>(groupTags + (<usize>k << 2));
+        const tagKey = load<u32>(groupTags + q);
         // iptables and nftables choose among the cluster list by the flow's draws alone: with every endpoint in it
         // (the list is then the identity) and no affinity or local policy, the chosen record is known now.
         if (tagKey != 0 && clusterCount(sp) == n && (load<u32>(sp) & (SP_AFFINITY | SP_INTERNAL_LOCAL | SP_EXTERNAL_LOCAL)) == 0) {
           const mode = load<u32>(nodeAt((tagKey >>> 8) - 1), 4);
           if (mode != MODE_IPVS) {
-            const pos = randomPick(mode, n, load<u32>(groupHashes + (<usize>k << 2)));
-            store<i32>(pendPick + q, <i32>pos);
-            store<usize>(pendLine + (q << 1), block + (<usize>pos << 4));
+            const pos = randomPick(mode, n, load<u32>(groupHashes + q));
+            store<i32>(groupPick + q, <i32>pos);
+            store<usize>(groupLine + (q << 1), block + (<usize>pos << 4));
             continue;
           }
         }
@@ -197,18 +254,23 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
         for (let off: u32 = 64; off < bytes && off < 256; off += 64) sink ^= load<u32>(block + off);
         sink ^= load<u32>(clusterListPtr(block, n, groupCount(sp)));
       }
-      for (let j: u32 = 0; j < pending; j++) {
-        const a = load<usize>(pendLine + (<usize>j << 3));
+      m = pending;
+      while (m != 0) {
+        const k = ctz(m);
+        m &= m - 1;
+        const a = load<usize>(groupLine + (<usize>k << 3));
         if (a != 0) sink ^= load<u32>(a);
       }
     }
     // Pass 3: the rest in order, with the sequential semantics (re-checking each hint).
     const noEviction = ctCount + GROUP <= ctMax;
-    for (let j: u32 = 0; j < pending; j++) {
-      const q = <usize>j << 2;
-      const k = base + load<u32>(pendK + q);
-      processOne(inPtr + (<usize>k << 5), outPtr + <usize>k * RESULT_SIZE, load<u32>(groupHashes + (<usize>(k - base) << 2)),
-        load<i32>(pendCt + q), load<i32>(pendSvc + q), misses != 0 ? load<i32>(pendPick + q) : -1, noEviction);
+    let m = pending;
+    while (m != 0) {
+      const k = ctz(m);
+      m &= m - 1;
+      const q = <usize>k << 2;
+      processOne(inPtr + (<usize>(base + k) << 5), outPtr + <usize>(base + k) * RESULT_SIZE, load<u32>(groupHashes + q),
+        load<i32>(groupCt + q), load<i32>(groupSvc + q), misses != 0 ? load<i32>(groupPick + q) : -1, noEviction);
     }
   }
   prefetchSink ^= sink;

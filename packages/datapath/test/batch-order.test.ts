@@ -77,4 +77,36 @@ describe('a batch gives the results of its packets one by one', () => {
     expect(batched[1]!.flags & ResultFlag.CONNTRACK_HIT).toBe(0);
     expect(batched[1]!.flags & ResultFlag.EARLY_DROP).toBe(ResultFlag.EARLY_DROP);
   });
+
+  it('full conntrack: a new connection whose probe is long still comes before a later packet of the entry it evicts', () => {
+    // conntrack_max 4 in 64 slots, A in its home slot h and three fillers in h+1..h+3: the table is full and X, a new
+    // flow whose home is h too, probes past the lines touched first. X early-drops A; A's next packet, later in the
+    // same batch, must be a new connection again.
+    const setup = (): Datapath => {
+      const dp = newDatapath({ seed: 7, conntrackMax: 4 });
+      dp.addNode({ mode: 'iptables', localTrafficDetector: '10.0.0.0/16' });
+      dp.setServicePort(0, {});
+      dp.addServiceAddress('TCP', CLUSTER_IP, 80, 0, 'ClusterIP');
+      dp.setEndpoints(0, [{ ip: 0x0a000201, port: 8080, node: 0, id: 10 }]);
+      return dp;
+    };
+    const probe = setup();
+    const home = (p: PacketInput) => probe.exports.coreFlowHash(0, 0, p.srcIP, p.srcPort, p.dstIP, p.dstPort) & 63;
+    const candidates = Array.from({ length: 20000 }, (_, i) => flow(20000 + i));
+    const a = candidates.find((p) => home(p) % 2 === 0)!;
+    const h = home(a);
+    const fillers = [1, 2, 3].map((d) => candidates.find((p) => home(p) === ((h + d) & 63))!);
+    const x = candidates.find((p) => p !== a && home(p) === h)!;
+    const run = (batched: boolean): PacketResult[] => {
+      const dp = setup();
+      send(dp, [a, ...fillers]);
+      expect(dp.conntrackStats().entries).toBe(4);
+      const packets = [x, a];
+      return batched ? send(dp, packets) : oneByOne(dp, packets);
+    };
+    const batched = run(true);
+    expect(batched).toEqual(run(false));
+    expect(batched[0]!.flags & ResultFlag.EARLY_DROP).toBe(ResultFlag.EARLY_DROP);
+    expect(batched[1]!.flags & ResultFlag.CONNTRACK_HIT).toBe(0);
+  });
 });
