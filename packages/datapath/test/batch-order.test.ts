@@ -8,6 +8,16 @@ import { newDatapath, send } from './helpers.js';
 const CLUSTER_IP = 0x0a600001;
 const flow = (srcPort: number): PacketInput => ({ node: 0, arrival: 'pod', protocol: 'TCP', srcIP: 0x0a000105, srcPort, dstIP: CLUSTER_IP, dstPort: 80 });
 
+/** An iptables node and one Service with one endpoint, conntrack_max `max`. */
+function oneEndpoint(seed: number, max: number): Datapath {
+  const dp = newDatapath({ seed, conntrackMax: max });
+  dp.addNode({ mode: 'iptables', localTrafficDetector: '10.0.0.0/16' });
+  dp.setServicePort(0, {});
+  dp.addServiceAddress('TCP', CLUSTER_IP, 80, 0, 'ClusterIP');
+  dp.setEndpoints(0, [{ ip: 0x0a000201, port: 8080, node: 0, id: 10 }]);
+  return dp;
+}
+
 function oneByOne(dp: Datapath, packets: PacketInput[]): PacketResult[] {
   return packets.flatMap((p) => send(dp, [p]));
 }
@@ -45,14 +55,7 @@ describe('a batch gives the results of its packets one by one', () => {
     // conntrack_max 3 in 64 slots: A is in its home slot; X is a new flow whose home slot is A's, so when the table
     // is full X early-drops A (the first not-assured entry from its bucket). A's next packet, later in the same
     // batch, must then find no entry and be a new connection again.
-    const setup = (): Datapath => {
-      const dp = newDatapath({ seed: 5, conntrackMax: 3 });
-      dp.addNode({ mode: 'iptables', localTrafficDetector: '10.0.0.0/16' });
-      dp.setServicePort(0, {});
-      dp.addServiceAddress('TCP', CLUSTER_IP, 80, 0, 'ClusterIP');
-      dp.setEndpoints(0, [{ ip: 0x0a000201, port: 8080, node: 0, id: 10 }]);
-      return dp;
-    };
+    const setup = () => oneEndpoint(5, 3);
     const probe = setup();
     const home = (p: PacketInput) => probe.exports.coreFlowHash(0, 0, p.srcIP, p.srcPort, p.dstIP, p.dstPort) & 63;
     const a = flow(2000);
@@ -82,14 +85,7 @@ describe('a batch gives the results of its packets one by one', () => {
     // conntrack_max 4 in 64 slots, A in its home slot h and three fillers in h+1..h+3: the table is full and X, a new
     // flow whose home is h too, probes past the lines touched first. X early-drops A; A's next packet, later in the
     // same batch, must be a new connection again.
-    const setup = (): Datapath => {
-      const dp = newDatapath({ seed: 7, conntrackMax: 4 });
-      dp.addNode({ mode: 'iptables', localTrafficDetector: '10.0.0.0/16' });
-      dp.setServicePort(0, {});
-      dp.addServiceAddress('TCP', CLUSTER_IP, 80, 0, 'ClusterIP');
-      dp.setEndpoints(0, [{ ip: 0x0a000201, port: 8080, node: 0, id: 10 }]);
-      return dp;
-    };
+    const setup = () => oneEndpoint(7, 4);
     const probe = setup();
     const home = (p: PacketInput) => probe.exports.coreFlowHash(0, 0, p.srcIP, p.srcPort, p.dstIP, p.dstPort) & 63;
     const candidates = Array.from({ length: 20000 }, (_, i) => flow(20000 + i));
