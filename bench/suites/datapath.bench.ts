@@ -9,6 +9,7 @@ import { Bench } from 'tinybench';
 import { PacketBatch, ResultFlag, Verdict, loadDatapathSync, type Datapath, type PacketInput } from '../../packages/datapath/src/index.js';
 import { ReferenceDatapath, TypedArrayKernel } from '../../packages/datapath/src/reference/index.js';
 import type { BenchRow, SuiteContext, SuiteResult } from '../suite.js';
+import { probeMemory } from '../lib/memory-probe.js';
 
 const NODES = 10;
 const EPS = 10;
@@ -342,6 +343,12 @@ export default async function datapathBench(ctx: SuiteContext): Promise<SuiteRes
       for (const x of batches) x.free();
       batch.free();
     }
+  }
+
+  // ---- the machine's memory, for reading the figures above: what one random access costs at each table size ----
+  for (const mb of quick ? [1, 4] : [1, 4, 32]) {
+    const m = probeMemory(mb, quick ? 1 << 16 : 1 << 21);
+    rows.push({ scenario: `machine: random 64-byte-line loads over ${mb} MB, dependent (latency) / independent (throughput), best of 3`, contender: 'JS typed array', metric: 'ns per load', value: `${m.dependentNs.toFixed(1)} / ${m.independentNs.toFixed(1)}` });
   }
 
   if (!quick) {
