@@ -3,12 +3,13 @@ import { nowSeconds } from './core-state';
 import { ctHash } from './hash';
 import { nodeCount, nodeDefined, nodeAt, localAddressFlags, NODE_MASQUERADE_ALL, NODE_LOCALHOST_NODEPORTS, NODE_HAS_DETECTOR,
   ADDR_NODEPORT, MODE_IPTABLES, MODE_IPVS, MODE_NFTABLES, SCHED_LC, NODE_HAS_SERVICE_CIDR } from './nodes';
-import { findServiceSlot, serviceHomeSlotPtr, isClusterIP, serviceSlotSp, serviceSlotKind, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
+import { findServiceSlot, serviceHomeSlotPtr, isClusterIP, serviceSlotSp, serviceSlotKind, serviceSlotRanges, nodePortSp, spAt, KIND_CLUSTER_IP, SP_INTERNAL_LOCAL,
   SP_EXTERNAL_LOCAL, SP_AFFINITY, SP_EXTERNALLY_ACCESSIBLE } from './services';
 import { epBlock, epCount, clusterCount, groupCount, clusterListPtr, localList } from './endpoints';
 import { ctFind, ctSlotHolds, ctReserve, ctWrite, ctTouch, ctTimeout, ctEvicted, ctSlotPtr, ctPtr, ctMask, ctCount, ctMax, CT_SNAT, CT_LC, CT_ASSURED, CT_FLAGS_MASK } from './conntrack';
 import { choose, affinityHit, randomPick } from './select';
 import { lcBind } from './ipvs-lc';
+import { sourceRangesAllow } from './source-ranges';
 
 /** Packet record, 32 bytes: node, arrival, protocol, source IPv4, source port, destination IPv4, destination port, 0. */
 export const PACKET_SIZE: u32 = 32;
@@ -33,6 +34,8 @@ export const F_AFFINITY: u32 = 8;
 export const F_EARLY_DROP: u32 = 16;
 export const F_NODEPORT: u32 = 32;
 export const F_LOCAL_POLICY: u32 = 64;
+/** Dropped by the Service's loadBalancerSourceRanges firewall. */
+export const F_SOURCE_RANGES: u32 = 128;
 
 const NONE: u32 = 0xffffffff;
 const localOut: usize = memory.data(8);
@@ -346,6 +349,16 @@ function processOne(pk: usize, out: usize, hGroup: u32, ctHint: i32, svcHint: i3
       return;
     }
     const sp = spAt(<u32>spId);
+
+    // loadBalancerSourceRanges: only a load-balancer address entry carries a range list. A dropped packet takes no
+    // conntrack entry (its unconfirmed one dies with it), so this comes before the reservation.
+    if (slot >= 0) {
+      const ranges = serviceSlotRanges(slot);
+      if (ranges != 0 && !sourceRangesAllow(ranges, load<u32>(np, 4), node, arrival == ARRIVAL_HOST, src, dst, pi, dport, <u32>spId, clusterCount(sp))) {
+        put(out, V_DROP, F_SOURCE_RANGES, dst, dport, NONE, <u32>spId);
+        return;
+      }
+    }
 
     // The kernel allocates the conntrack entry before the nat table runs: a full table drops here.
     const wslot = ctReserve(h, tagKey, src, dst, ports, pos);

@@ -22,6 +22,7 @@ export { coreStatisticTable, coreStatisticTableLength, coreAffinityCount } from 
 export { coreLcConnections } from './ipvs-lc';
 export { coreRecentListCount } from './recent';
 export { coreProcessBatch } from './batch';
+export { coreSetNodeIP, coreSetSourceRanges } from './source-ranges';
 
 export function version(): i32 { return 2; }
 

@@ -28,7 +28,8 @@ export const SP_MAX: u32 = 65535;
 
 // Service-address table, 32-byte slots (two per cache line):
 //   0 key word: port << 16 | protocol index << 8 | family (4; 0 = empty) · 4..19 address (IPv4 in the first word,
-//   the other three zero: room for IPv6) · 20 service-port id · 24 kind · 28 unused
+//   the other three zero: room for IPv6) · 20 service-port id · 24 kind · 28 source-range list of a load-balancer IP
+//   (source-ranges.ts; 0 = none)
 let svcPtr: usize = 0;
 let svcMask: u32 = 0;
 let svcCount: u32 = 0;
@@ -184,6 +185,10 @@ function svcHomeOf(p: usize, mask: u32): u32 { return svcHash(load<u32>(p), load
 @inline export function serviceSlotSp(slot: i32): u32 { return load<u32>(svcPtr + (<usize>slot << 5), 20); }
 // @ts-ignore: decorator
 @inline export function serviceSlotKind(slot: i32): u32 { return load<u32>(svcPtr + (<usize>slot << 5), 24); }
+/** Source-range list of the address at a slot (loadBalancerSourceRanges; 0 = none). */
+// @ts-ignore: decorator
+@inline export function serviceSlotRanges(slot: i32): usize { return <usize>load<u32>(svcPtr + (<usize>slot << 5), 28); }
+export function setServiceSlotRanges(slot: i32, list: usize): void { store<u32>(svcPtr + (<usize>slot << 5), <u32>list, 28); }
 
 function svcInsert(key: u32, ip: u32, sp: u32, kind: u32): void {
   if (kind == KIND_CLUSTER_IP) clusterIPRef(ip, 1);
@@ -195,6 +200,8 @@ function svcInsert(key: u32, ip: u32, sp: u32, kind: u32): void {
 function svcDeleteAt(slot: u32): void {
   const p = svcPtr + (<usize>slot << 5);
   if (load<u32>(p, 24) == KIND_CLUSTER_IP) clusterIPRef(load<u32>(p, 4), -1);
+  const ranges = load<u32>(p, 28);
+  if (ranges != 0) heap.free(<usize>ranges);
   deleteShift(svcPtr, svcMask, 5, 0, slot, svcHomeOf);
   svcCount--;
 }
@@ -217,6 +224,11 @@ export function coreAddServiceAddress(proto: u32, ip: u32, port: u32, sp: u32, k
     const was = serviceSlotKind(found);
     if (was != kind && was == KIND_CLUSTER_IP) clusterIPRef(ip, -1);
     if (was != kind && kind == KIND_CLUSTER_IP) clusterIPRef(ip, 1);
+    // Source ranges belong to load-balancer IPs only.
+    if (kind != KIND_LOAD_BALANCER_IP && serviceSlotRanges(found) != 0) {
+      heap.free(serviceSlotRanges(found));
+      setServiceSlotRanges(found, 0);
+    }
     store<u32>(svcPtr + (<usize>found << 5), kind, 24);
     return ST_OK;
   }

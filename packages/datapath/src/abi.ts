@@ -40,6 +40,14 @@ export interface CoreExports {
   /** (IANA protocol, IPv4, port) → service-port, kind (AddressKindCode). CONFLICT if mapped to another. */
   coreAddServiceAddress(proto: number, ip: number, port: number, servicePort: number, kind: number): number;
   coreRemoveServiceAddress(proto: number, ip: number, port: number): number;
+  /**
+   * Replaces the loadBalancerSourceRanges of the load-balancer address (protocol, IPv4, port) with `count` u32
+   * pairs (base, prefix length) at `ptr`; count 0 removes them. NOT_FOUND for no such address, BAD_ARGUMENT
+   * (detail 5) when it is no load-balancer IP, TOO_LARGE over MAX_SOURCE_RANGES.
+   */
+  coreSetSourceRanges(proto: number, ip: number, port: number, ptr: number, count: number): number;
+  /** Sets (has 1) or clears (has 0) a node's primary IP, for the source ranges' "allow from node". */
+  coreSetNodeIP(node: number, ip: number, has: number): number;
   /** (IANA protocol, NodePort) → service-port; servicePort 0xFFFFFFFF clears. */
   coreSetNodePort(proto: number, port: number, servicePort: number): number;
   coreServiceAddressCount(): number;
@@ -108,7 +116,10 @@ export const Verdict = {
   DNAT: 1,
   /** No usable endpoint anywhere (kube-proxy's REJECT); in nftables mode also a ClusterIP on a port no Service has. */
   REJECT: 2,
-  /** Traffic policy Local and no usable endpoint on this node (kube-proxy's DROP); in nftables mode also an unallocated service-CIDR address. */
+  /**
+   * Traffic policy Local and no usable endpoint on this node (kube-proxy's DROP); in nftables mode also an
+   * unallocated service-CIDR address; a source outside a load-balancer IP's source ranges (flag SOURCE_RANGES).
+   */
   DROP: 3,
   /** The conntrack table is full and nothing could be evicted: the new connection is dropped. */
   DROP_CONNTRACK_FULL: 4,
@@ -133,6 +144,8 @@ export const ResultFlag = {
   NODEPORT: 32,
   /** Local traffic policy: only this node's endpoints were candidates. */
   LOCAL_POLICY: 64,
+  /** Dropped by the Service's loadBalancerSourceRanges firewall (a new connection to a load-balancer IP). */
+  SOURCE_RANGES: 128,
 } as const;
 
 export const ProxyModeCode = { iptables: 0, nftables: 1, ipvs: 2 } as const;
@@ -151,5 +164,7 @@ export type Protocol = keyof typeof ProtocolNumber;
 /** Largest service-port id + 1 and endpoints per service-port. */
 export const MAX_SERVICE_PORTS = 65535;
 export const MAX_ENDPOINTS_PER_SERVICE_PORT = 65535;
+/** Most loadBalancerSourceRanges per load-balancer address. */
+export const MAX_SOURCE_RANGES = 4096;
 /** Maglev table size of IPVS mh (primes[IP_VS_MH_TAB_INDEX] with the default index 12). */
 export const MH_TABLE_SIZE = 4093;

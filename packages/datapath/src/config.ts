@@ -25,6 +25,21 @@ export interface NodeConfig {
    * ClusterIP is dropped (a ClusterIP on an unknown port is rejected whether or not this is set).
    */
   serviceCIDR?: string | null;
+  /**
+   * The node's primary IP (kube-proxy's node IP), or null for none (the default). A Service's
+   * `loadBalancerSourceRanges` that contain it also allow its load-balancer IPs as sources on this node.
+   */
+  nodeIP?: string | number | null;
+}
+
+/** Options of a service address entry (`addServiceAddress`). */
+export interface ServiceAddressOptions {
+  /**
+   * `spec.loadBalancerSourceRanges`: IPv4 CIDRs such as "203.0.113.0/24" (host bits ignored), for kind
+   * `LoadBalancerIP` only. New connections from other sources are dropped, each mode by its own rule (see the
+   * datapath docs). Absent or empty: every source is allowed. Replaces the entry's earlier ranges.
+   */
+  loadBalancerSourceRanges?: readonly string[];
 }
 
 /** A ServicePort's policy, as kube-proxy's ServicePort sees it. */

@@ -2,10 +2,10 @@ import {
   ADDRESS_NODEPORT, AddressKindCode, ConntrackStat, CoreStatus, ENDPOINT_RECORD_BYTES, MAX_ENDPOINTS_PER_SERVICE_PORT,
   MAX_SERVICE_PORTS, PACKET_RECORD_BYTES, type CoreExports, type Protocol,
 } from './abi.js';
-import type { AddressKind, ConntrackStats, DatapathOptions, EndpointInput, NodeConfig, ServicePortPolicy } from './config.js';
+import type { AddressKind, ConntrackStats, DatapathOptions, EndpointInput, NodeConfig, ServiceAddressOptions, ServicePortPolicy } from './config.js';
 import { DatapathError } from './errors.js';
 import { toIPv4 } from './ipv4.js';
-import { U32_MAX, checkBoolean, checkProtocol, checkU32, endpointWords, nodeArguments, servicePortArguments } from './validate.js';
+import { U32_MAX, checkBoolean, checkProtocol, checkU32, endpointWords, nodeArguments, nodeIPOf, servicePortArguments, sourceRangesOf } from './validate.js';
 import { statisticThresholds } from './iptables-probability.js';
 import { PacketBatch } from './packet-batch.js';
 
@@ -73,15 +73,20 @@ export class Datapath {
   /** Adds a node (one kube-proxy); returns its id (0, 1, 2, …). */
   addNode(config: NodeConfig = {}): number {
     const args = nodeArguments(config);
+    const nodeIP = nodeIPOf(config);
     const id = this.exports.coreAddNode(...args);
     if (id < 0) this.#check(-id, 'addNode');
+    if (nodeIP !== null) this.#check(this.exports.coreSetNodeIP(id, nodeIP, 1), 'addNode');
     return id;
   }
 
-  /** Changes a node's kube-proxy configuration; its conntrack and scheduler state stay. */
+  /** Changes a node's kube-proxy configuration (`nodeIP` too); its conntrack and scheduler state stay. */
   configureNode(node: number, config: NodeConfig = {}): void {
     checkU32(node, 'node');
-    this.#check(this.exports.coreConfigureNode(node, ...nodeArguments(config)), 'configureNode');
+    const args = nodeArguments(config);
+    const nodeIP = nodeIPOf(config);
+    this.#check(this.exports.coreConfigureNode(node, ...args), 'configureNode');
+    this.#check(this.exports.coreSetNodeIP(node, nodeIP ?? 0, nodeIP === null ? 0 : 1), 'configureNode');
   }
 
   /** Marks an IPv4 address as local on `node` (`--dst-type LOCAL`); `nodePort` also accepts NodePorts on it. */
@@ -108,15 +113,26 @@ export class Datapath {
     this.#check(this.exports.coreRemoveServicePort(id), 'removeServicePort');
   }
 
-  /** Maps (protocol, IPv4, port) to a service-port: a ClusterIP, external IP or load-balancer IP. */
-  addServiceAddress(protocol: Protocol, ip: string | number, port: number, servicePort: number, kind: AddressKind = 'ClusterIP'): void {
+  /**
+   * Maps (protocol, IPv4, port) to a service-port: a ClusterIP, external IP or load-balancer IP. A load-balancer IP
+   * takes `options.loadBalancerSourceRanges`; adding it again replaces them (none given: none kept).
+   */
+  addServiceAddress(protocol: Protocol, ip: string | number, port: number, servicePort: number, kind: AddressKind = 'ClusterIP',
+    options: ServiceAddressOptions = {}): void {
     const proto = checkProtocol(protocol);
     const addr = toIPv4(ip, 'ip');
     checkU32(port, 'port', 1, 65535);
     checkU32(servicePort, 'servicePort', 0, MAX_SERVICE_PORTS - 1);
     const k = AddressKindCode[kind];
     if (k === undefined) throw new TypeError(`Expected \`kind\` to be "ClusterIP", "ExternalIP" or "LoadBalancerIP", got ${JSON.stringify(kind)}`);
-    this.#check(this.exports.coreAddServiceAddress(proto, addr, port, servicePort, k), `addServiceAddress(${protocol} ${typeof ip === 'string' ? ip : addr}:${port})`);
+    const ranges = sourceRangesOf(options, kind);
+    const what = `addServiceAddress(${protocol} ${typeof ip === 'string' ? ip : addr}:${port})`;
+    this.#check(this.exports.coreAddServiceAddress(proto, addr, port, servicePort, k), what);
+    if (kind !== 'LoadBalancerIP') return; // the core drops ranges an entry had as a load-balancer IP
+    const ptr = this.#scratchFor(Math.max(ranges.length * 8, 8));
+    const words = new Uint32Array(this.memory.buffer, ptr, ranges.length * 2);
+    ranges.forEach((r, i) => { words[2 * i] = r.base; words[2 * i + 1] = r.prefix; });
+    this.#check(this.exports.coreSetSourceRanges(proto, addr, port, ptr, ranges.length), what);
   }
 
   removeServiceAddress(protocol: Protocol, ip: string | number, port: number): void {

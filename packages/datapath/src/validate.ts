@@ -1,8 +1,8 @@
 import {
-  EndpointCondition, MAX_SERVICE_PORTS, NodeFlag, ProtocolNumber, ProxyModeCode, SchedulerCode,
+  EndpointCondition, MAX_SERVICE_PORTS, MAX_SOURCE_RANGES, NodeFlag, ProtocolNumber, ProxyModeCode, SchedulerCode,
   ServicePortFlag, type Protocol,
 } from './abi.js';
-import type { DatapathOptions, EndpointInput, NodeConfig, ServicePortPolicy } from './config.js';
+import type { AddressKind, DatapathOptions, EndpointInput, NodeConfig, ServiceAddressOptions, ServicePortPolicy } from './config.js';
 import { toIPv4, toIPv4Cidr } from './ipv4.js';
 
 // Validation at the public edge, shared by the WebAssembly datapath and the reference: TypeError for a wrong type,
@@ -100,3 +100,25 @@ export function endpointWords(ep: EndpointInput, i: number): [number, number, nu
   return [ip, port | cond, node, id];
 }
 
+
+/** A node config's primary IP (`config.nodeIP`), or null for none. */
+export function nodeIPOf(config: NodeConfig = {}): number | null {
+  if (typeof config !== 'object' || config === null) throw new TypeError('Expected `config` to be an object');
+  return config.nodeIP === undefined || config.nodeIP === null ? null : toIPv4(config.nodeIP, 'config.nodeIP');
+}
+
+/**
+ * An address entry's validated `options.loadBalancerSourceRanges` as (base, prefix length) pairs: empty when
+ * absent; only kind LoadBalancerIP takes ranges.
+ */
+export function sourceRangesOf(options: ServiceAddressOptions, kind: AddressKind): Array<{ base: number; prefix: number }> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('Expected `options` to be an object');
+  const ranges = options.loadBalancerSourceRanges;
+  if (ranges === undefined) return [];
+  if (!Array.isArray(ranges)) throw new TypeError(`Expected \`options.loadBalancerSourceRanges\` to be an array of CIDR strings, got ${JSON.stringify(ranges)}`);
+  if (ranges.length > 0 && kind !== 'LoadBalancerIP') {
+    throw new TypeError(`\`options.loadBalancerSourceRanges\` applies to kind "LoadBalancerIP" only (kube-proxy ignores them elsewhere), got kind ${JSON.stringify(kind)}`);
+  }
+  if (ranges.length > MAX_SOURCE_RANGES) throw new RangeError(`Expected at most ${MAX_SOURCE_RANGES} \`options.loadBalancerSourceRanges\`, got ${ranges.length}`);
+  return ranges.map((r: unknown, i) => toIPv4Cidr(r as string, `options.loadBalancerSourceRanges[${i}]`));
+}

@@ -5,12 +5,12 @@
  * (like the kernel), the reference evicts the oldest evictable entry; tests compare them below the maximum only.
  */
 import { ArrivalCode, ProtocolNumber, ResultFlag, Verdict, type Protocol, type VerdictCode } from '../abi.js';
-import type { AddressKind, ConntrackStats, DatapathOptions, EndpointInput, IpvsScheduler, NodeConfig, ProxyMode, ServicePortPolicy } from '../config.js';
+import type { AddressKind, ConntrackStats, DatapathOptions, EndpointInput, IpvsScheduler, NodeConfig, ProxyMode, ServiceAddressOptions, ServicePortPolicy } from '../config.js';
 import { DatapathError } from '../errors.js';
 import { statisticThreshold } from '../iptables-probability.js';
 import { toIPv4, toIPv4Cidr } from '../ipv4.js';
 import type { PacketInput, PacketResult } from '../packet-batch.js';
-import { U32_MAX, checkBoolean, checkEnum, checkProtocol, checkU32, normalizeOptions } from '../validate.js';
+import { U32_MAX, checkBoolean, checkEnum, checkProtocol, checkU32, nodeIPOf, normalizeOptions, sourceRangesOf } from '../validate.js';
 import { draw, flowHash, hash32 } from './hash.js';
 import { buildMaglevTable, maglevLookup } from './maglev.js';
 
@@ -21,8 +21,17 @@ interface RefNode {
   localhostNodePorts: boolean;
   detector: { base: number; mask: number } | null;
   serviceCIDR: { base: number; mask: number } | null;
+  /** Primary IP (kube-proxy's node IP), for loadBalancerSourceRanges' "allow from node". */
+  nodeIP: number | null;
   /** Local address → accepts NodePorts. */
   addresses: Map<number, boolean>;
+}
+
+interface RefServiceAddress {
+  servicePort: number;
+  kind: AddressKind;
+  /** loadBalancerSourceRanges (load-balancer IPs only); empty: every source. */
+  sourceRanges: Array<{ base: number; mask: number }>;
 }
 
 interface RefEndpoint { ip: number; port: number; node: number; ready: boolean; serving: boolean; terminating: boolean; id: number }
@@ -67,8 +76,8 @@ export class ReferenceDatapath {
   now = 0;
   private readonly nodes: RefNode[] = [];
   private readonly servicePorts = new Map<number, RefServicePort>();
-  /** "proto|ip|port" → { servicePort, kind }. */
-  private readonly serviceAddresses = new Map<string, { servicePort: number; kind: AddressKind }>();
+  /** "proto|ip|port" → { servicePort, kind, sourceRanges }. */
+  private readonly serviceAddresses = new Map<string, RefServiceAddress>();
   /** "proto|port" → service-port. */
   private readonly nodePorts = new Map<string, number>();
   /** "node|proto|src|sport|dst|dport" → connection, in insertion order. */
@@ -99,12 +108,8 @@ export class ReferenceDatapath {
 
   private nodeFrom(config: NodeConfig, addresses: Map<number, boolean>): RefNode {
     const mode = checkEnum(config.mode, 'config.mode', ['iptables', 'nftables', 'ipvs'] as const, 'iptables');
-    const cidr = (value: string | null | undefined, name: string): { base: number; mask: number } | null => {
-      if (value === undefined || value === null) return null;
-      const { base, prefix } = toIPv4Cidr(value, name);
-      const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-      return { base: (base & mask) >>> 0, mask };
-    };
+    const cidr = (value: string | null | undefined, name: string): { base: number; mask: number } | null =>
+      value === undefined || value === null ? null : maskedCidr(toIPv4Cidr(value, name));
     const detector = cidr(config.localTrafficDetector, 'config.localTrafficDetector');
     const serviceCIDR = cidr(config.serviceCIDR, 'config.serviceCIDR');
     return {
@@ -114,6 +119,7 @@ export class ReferenceDatapath {
       localhostNodePorts: checkBoolean(config.localhostNodePorts, 'config.localhostNodePorts', true) && mode === 'iptables',
       detector,
       serviceCIDR,
+      nodeIP: nodeIPOf(config),
       addresses,
     };
   }
@@ -160,14 +166,16 @@ export class ReferenceDatapath {
     for (const [key, value] of this.nodePorts) if (value === id) this.nodePorts.delete(key);
   }
 
-  addServiceAddress(protocol: Protocol, ip: string | number, port: number, servicePort: number, kind: AddressKind = 'ClusterIP'): void {
+  addServiceAddress(protocol: Protocol, ip: string | number, port: number, servicePort: number, kind: AddressKind = 'ClusterIP',
+    options: ServiceAddressOptions = {}): void {
     const key = `${checkProtocol(protocol)}|${toIPv4(ip, 'ip')}|${checkU32(port, 'port', 1, 65535)}`;
+    const sourceRanges = sourceRangesOf(options, kind).map(maskedCidr);
     this.servicePort(servicePort);
     const existing = this.serviceAddresses.get(key);
     if (existing && existing.servicePort !== servicePort) {
       throw new DatapathError('E_DATAPATH_CONFLICT', `addServiceAddress: already mapped to service-port ${existing.servicePort}; remove that mapping first`);
     }
-    this.serviceAddresses.set(key, { servicePort, kind });
+    this.serviceAddresses.set(key, { servicePort, kind, sourceRanges });
   }
 
   removeServiceAddress(protocol: Protocol, ip: string | number, port: number): void {
@@ -312,7 +320,13 @@ export class ReferenceDatapath {
     }
     const sp = this.servicePort(spId);
 
-    // 3. The kernel allocates the conntrack entry first: a full table evicts or drops.
+    // 3. loadBalancerSourceRanges, for a new connection to a load-balancer IP that has them; before conntrack: a
+    //    dropped packet's unconfirmed entry dies with it.
+    if (address && address.sourceRanges.length > 0 && !this.sourceAllowed(node, address, src, dst, proto, packet.dstPort, packet.arrival === 'host', usable(sp.endpoints).length)) {
+      return unchanged(Verdict.DROP, ResultFlag.SOURCE_RANGES, spId);
+    }
+
+    // 4. The kernel allocates the conntrack entry first: a full table evicts or drops.
     if (!known && this.conntrack.size >= this.conntrackMax) {
       const victim = [...this.conntrack].find(([, c]) => c.expiry <= this.now || !c.assured);
       if (!victim) {
@@ -325,7 +339,7 @@ export class ReferenceDatapath {
       flags |= ResultFlag.EARLY_DROP;
     }
 
-    // 4. Endpoints and policy.
+    // 5. Endpoints and policy.
     const cluster = usable(sp.endpoints);
     if (cluster.length === 0) {
       // iptables: the "has no endpoints" REJECT of an external or LB IP is in KUBE-EXTERNAL-SERVICES (INPUT and
@@ -367,7 +381,7 @@ export class ReferenceDatapath {
       }
     }
 
-    // 5. Selection.
+    // 6. Selection.
     const flow = flowHash(packet.node, protoIndex, src, packet.srcPort, dst, packet.dstPort);
     const usesRecent = node.mode !== 'ipvs';
     let chosen: RefEndpoint | undefined;
@@ -396,7 +410,7 @@ export class ReferenceDatapath {
       this.affinity.set(`${packet.node}|${spId}|${dst}|${src}`, { ip: chosen.ip, port: chosen.port, lastUsed: this.now });
     }
 
-    // 6. Hairpin masquerade, then the new conntrack entry.
+    // 7. Hairpin masquerade, then the new conntrack entry.
     if (chosen.ip === src) masquerade = true;
     if (masquerade) flags |= ResultFlag.MASQUERADE | ResultFlag.SNAT;
     const connection: RefConnection = {
@@ -410,6 +424,25 @@ export class ReferenceDatapath {
     if (connection.countedByLc) this.lcCount(connection, protoIndex === 0 ? 0 : 1, protoIndex === 0 ? 1 : 0);
     this.stats.inserted++;
     return { verdict: Verdict.DNAT, flags, dstIP: chosen.ip, dstPort: chosen.port, endpointId: chosen.id, servicePortId: spId };
+  }
+
+  /**
+   * Whether the firewall in front of a load-balancer IP with source ranges lets a new connection from `src` in.
+   * iptables: KUBE-FW-… (only while the Service has endpoints; without, KUBE-EXTERNAL-SERVICES rejects) accepts the
+   * ranges and, when the node IP is in one ("allow from node"), the service-port's load-balancer IPs as sources;
+   * KUBE-PROXY-FIREWALL drops the rest (INPUT, FORWARD, OUTPUT). nftables: the firewall chain runs before DNAT
+   * whatever the endpoints, with the same sources. ipvs: KUBE-SOURCE-RANGES-FIREWALL (INPUT, FORWARD) accepts the
+   * ranges and, allowing from the node, the address itself as the source; a host process's connection only meets
+   * KUBE-IPVS-OUT-FILTER, which drops the address itself as the source unless allowing from the node.
+   */
+  private sourceAllowed(node: RefNode, address: RefServiceAddress, src: number, dst: number, proto: number, dport: number, host: boolean, usableEndpoints: number): boolean {
+    const inRanges = (ip: number) => address.sourceRanges.some((r) => ((ip & r.mask) >>> 0) === r.base);
+    const fromNode = node.nodeIP !== null && inRanges(node.nodeIP);
+    if (node.mode === 'ipvs') return host ? src !== dst || fromNode : inRanges(src) || (src === dst && fromNode);
+    if (node.mode === 'iptables' && usableEndpoints === 0) return true;
+    if (inRanges(src)) return true;
+    const asSource = this.serviceAddresses.get(`${proto}|${src}|${dport}`);
+    return fromNode && asSource?.servicePort === address.servicePort && asSource.kind === 'LoadBalancerIP';
   }
 
   /** The index in `candidates` the node's data plane picks for a new connection. */
@@ -463,6 +496,12 @@ export class ReferenceDatapath {
     const active = c.protoIndex !== 0 || c.assured;
     this.lcCount(c, active ? -1 : 0, active ? 0 : -1);
   }
+}
+
+/** A CIDR as base (host bits cleared) and mask. */
+function maskedCidr({ base, prefix }: { base: number; prefix: number }): { base: number; mask: number } {
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return { base: (base & mask) >>> 0, mask };
 }
 
 /** kube-proxy's usable endpoints: the ready ones, else the serving and terminating ones. */
