@@ -9,7 +9,7 @@ import { ReferenceDatapath } from '../src/reference/index.js';
 interface Scenario {
   seed: number;
   nodes: NodeConfig[];
-  servicePorts: { policy: ServicePortPolicy; clusterIP: number; port: number; nodePort: number | null; externalIP: number | null }[];
+  servicePorts: { policy: ServicePortPolicy; clusterIP: number; port: number; nodePort: number | null; externalIP: number | null; lb?: { ranges: string[] } | null }[];
   steps: Step[];
 }
 type Step =
@@ -19,6 +19,11 @@ type Step =
 
 const NODE_IP = (n: number) => 0xc0a80000 + n + 1; // 192.168.0.(n+1)
 const POD_CIDR = '10.0.0.0/16';
+/** Load-balancer IPs of service-port i: 1.2.3.i and a second one, 1.2.3.(128 + i). */
+const LB_IP = (i: number) => 0x01020300 + i;
+const LB_IP2 = (i: number) => 0x01020380 + i;
+/** loadBalancerSourceRanges to draw from: pods, one node, the nodes, outside, the LB IPs themselves, everything. */
+const RANGE_POOL = ['10.0.1.0/28', '192.168.0.1/32', '192.168.0.0/30', '8.8.8.0/24', '1.2.3.0/24', '0.0.0.0/0'];
 
 const nodeConfig = fc.record({
   mode: fc.constantFrom('iptables', 'nftables', 'ipvs'),
@@ -27,6 +32,8 @@ const nodeConfig = fc.record({
   localTrafficDetector: fc.constantFrom(POD_CIDR, null),
   localhostNodePorts: fc.boolean(),
   serviceCIDR: fc.constantFrom('10.96.0.0/16', null),
+  // The node's primary IP decides "allow from node" for the source ranges: in some ranges, in none, or unset.
+  nodeIP: fc.constantFrom(null, '192.168.0.1', '192.168.0.2', '192.168.0.3'),
 }) as fc.Arbitrary<NodeConfig>;
 
 const policy = fc.record({
@@ -62,16 +69,19 @@ function scenarioArb(): fc.Arbitrary<Scenario> {
         port: fc.constantFrom(80, 443),
         nodePort: fc.option(fc.constant(0)),
         externalIP: fc.option(fc.constant(0)),
+        lb: fc.option(fc.record({ ranges: fc.subarray(RANGE_POOL) })),
       });
       const packet = fc.record({
         node: fc.integer({ min: 0, max: nodeCount - 1 }),
         arrival: fc.constantFrom('pod', 'host', 'external'),
         protocol: fc.constantFrom('TCP', 'UDP'),
         // sources: pods (10.0.1.x, some of them endpoints: hairpin), nodes, outside
-        srcIP: fc.oneof(fc.integer({ min: 0x0a000100, max: 0x0a000128 }), fc.integer({ min: NODE_IP(0), max: NODE_IP(2) }), fc.constant(0x08080808)),
+        // and load-balancer IPs (allowed sources on a node whose IP is in a range)
+        srcIP: fc.oneof(fc.integer({ min: 0x0a000100, max: 0x0a000128 }), fc.integer({ min: NODE_IP(0), max: NODE_IP(2) }), fc.constant(0x08080808),
+          fc.integer({ min: LB_IP(0), max: LB_IP(3) }), fc.integer({ min: LB_IP2(0), max: LB_IP2(3) })),
         srcPort: fc.integer({ min: 1000, max: 1030 }),
         target: fc.integer({ min: 0, max: spCount - 1 }),
-        via: fc.constantFrom('cluster', 'nodePort', 'external', 'localhost', 'none', 'wrongPort', 'unallocated'),
+        via: fc.constantFrom('cluster', 'nodePort', 'external', 'localhost', 'none', 'wrongPort', 'unallocated', 'loadBalancer', 'loadBalancer2'),
       }).map(({ target, via, ...p }) => {
         const dst: Record<string, [number, number]> = {
           cluster: [0x0a600000 + target + 1, 0],
@@ -81,6 +91,8 @@ function scenarioArb(): fc.Arbitrary<Scenario> {
           none: [0x0a000150, 80],
           wrongPort: [0x0a600000 + target + 1, 8443],
           unallocated: [0x0a600fff, 80],
+          loadBalancer: [LB_IP(target), 0],
+          loadBalancer2: [LB_IP2(target), 0],
         };
         const [dstIP, dstPort] = dst[via]!;
         return { ...p, dstIP, dstPort: dstPort || -1, target } as PacketInput & { target: number };
@@ -114,6 +126,11 @@ function build(dp: Target, s: Scenario): void {
     dp.addServiceAddress('UDP', 0x0a600000 + i + 1, sp.port, i, 'ClusterIP');
     if (sp.nodePort !== null) { dp.setNodePort('TCP', 30000 + i, i); dp.setNodePort('UDP', 30000 + i, i); }
     if (sp.externalIP !== null) dp.addServiceAddress('TCP', 0x2c000000 + i, sp.port, i, 'ExternalIP');
+    if (sp.lb) {
+      for (const proto of ['TCP', 'UDP'] as const) {
+        for (const lb of [LB_IP(i), LB_IP2(i)]) dp.addServiceAddress(proto, lb, sp.port, i, 'LoadBalancerIP', { loadBalancerSourceRanges: sp.lb.ranges });
+      }
+    }
   });
 }
 
