@@ -1,10 +1,9 @@
 // The WebAssembly datapath, fed by DatapathProxySync, against the rule evaluators (the iptables interpreter on the
 // node's iptables-save, explainNftables, explainIpvs) on random small clusters: for
 // every packet the datapath's verdict must be the evaluator's, its endpoint one the evaluator allows, and its
-// masquerade decision the evaluator's for that endpoint.
-//
-// Not generated, because the datapath does not model it (see packages/datapath/docs/core.md and
-// packages/model/docs/proxy.md "Datapath sync"): loadBalancerSourceRanges.
+// masquerade decision the evaluator's for that endpoint. LoadBalancer Services have two ingress IPs and
+// loadBalancerSourceRanges drawn from ranges that hold the packets' sources or not, node-a's primary IP or not (its
+// secondary one does not count), and the load-balancer IPs themselves, which are sources too.
 import { ResultFlag, Verdict, loadDatapathSync } from '@kube-netsim/datapath';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -36,6 +35,8 @@ interface ServiceSpec {
   eTPLocal: boolean;
   iTPLocal: boolean;
   affinity: boolean;
+  /** loadBalancerSourceRanges (LoadBalancer Services only). */
+  ranges: string[];
   endpoints: Array<{ subnet: number; host: number; ready: boolean; serving: boolean; terminating: boolean }>;
 }
 
@@ -45,6 +46,7 @@ const serviceArb = fc.record({
   eTPLocal: fc.boolean(),
   iTPLocal: fc.boolean(),
   affinity: fc.boolean(),
+  ranges: fc.oneof(fc.constant<string[]>([]), fc.subarray(['203.0.113.0/24', '192.168.0.2/32', '192.168.0.0/24', '192.168.1.0/24', '10.0.0.0/24', '1.2.3.0/24'], { minLength: 1 })),
   endpoints: fc.uniqueArray(
     fc.record({ subnet: fc.integer({ min: 0, max: 2 }), host: fc.integer({ min: 1, max: 4 }), ready: fc.boolean(), serving: fc.boolean(), terminating: fc.boolean() }),
     { maxLength: 4, selector: (e) => `${e.subnet}.${e.host}` },
@@ -59,8 +61,9 @@ const scenarioArb = fc.record({
   packets: fc.array(
     fc.record({
       service: fc.nat(),
-      target: fc.constantFrom('clusterIP', 'clusterIPOtherPort', 'unallocated', 'nodePort', 'nodePortSecondary', 'localhostNodePort', 'loadBalancer', 'other'),
-      source: fc.constantFrom('pod', 'endpoint', 'host', 'external'),
+      target: fc.constantFrom('clusterIP', 'clusterIPOtherPort', 'unallocated', 'nodePort', 'nodePortSecondary', 'localhostNodePort', 'loadBalancer', 'loadBalancer2', 'other'),
+      // lb: the target's own LB IP as the source (see packetOf); lb2Pod: the Service's second LB IP as a pod's source
+      source: fc.constantFrom('pod', 'endpoint', 'host', 'external', 'lb', 'lb2Pod'),
       host: fc.integer({ min: 1, max: 4 }),
       srcPort: fc.integer({ min: 1024, max: 65535 }),
     }),
@@ -85,8 +88,9 @@ function cluster(specs: ServiceSpec[]): { services: Service[]; slices: EndpointS
           ...(s.type !== 'ClusterIP' ? { externalTrafficPolicy: s.eTPLocal ? 'Local' : 'Cluster' } : {}),
           internalTrafficPolicy: s.iTPLocal ? 'Local' : 'Cluster',
           ...(s.affinity ? { sessionAffinity: 'ClientIP' as const } : {}),
+          ...(s.type === 'LoadBalancer' && s.ranges.length > 0 ? { loadBalancerSourceRanges: s.ranges } : {}),
         },
-        s.type === 'LoadBalancer' ? { loadBalancer: { ingress: [{ ip: `1.2.3.${10 + i}` }] } } : undefined,
+        s.type === 'LoadBalancer' ? { loadBalancer: { ingress: [{ ip: `1.2.3.${10 + i}` }, { ip: `1.2.3.${100 + i}` }] } } : undefined,
       ),
     );
     const endpoints: Endpoint[] = s.endpoints.map((e) => ({
@@ -132,14 +136,23 @@ function explainerFor(mode: Mode, services: Service[], slices: EndpointSlice[], 
 type PacketSpec = { service: number; target: string; source: string; host: number; srcPort: number };
 
 /** A packet on `nodeIndex` from a generated description. */
-function packetOf(pk: PacketSpec, specs: ServiceSpec[], nodeIndex: number): ProxyPacket {
+function packetOf(pk: PacketSpec, specs: ServiceSpec[], nodeIndex: number, mode: Mode): ProxyPacket {
   const node = NODES[nodeIndex]!;
   const i = pk.service % specs.length;
   const s = specs[i]!;
   const protocol = s.udp ? 'UDP' : 'TCP';
-  const from =
-    pk.source === 'pod' ? `10.0.${nodeIndex}.${pk.host}` : pk.source === 'endpoint' ? `10.180.${nodeIndex}.${pk.host}` : pk.source === 'host' ? node.ips[0]! : '203.0.113.7';
-  const arrival = pk.source === 'host' ? 'host' : pk.source === 'external' ? 'external' : 'pod';
+  const sources: Record<string, string> = {
+    pod: `10.0.${nodeIndex}.${pk.host}`,
+    endpoint: `10.180.${nodeIndex}.${pk.host}`,
+    host: node.ips[0]!,
+    external: '203.0.113.7',
+    lb: pk.target === 'loadBalancer2' ? `1.2.3.${100 + i}` : `1.2.3.${10 + i}`,
+    lb2Pod: `1.2.3.${100 + i}`,
+  };
+  const from = sources[pk.source]!;
+  // The LB IP as a source: in ipvs mode a host process's (the IP is on kube-ipvs0, so the kernel picks it),
+  // elsewhere it is no local address, so a packet from outside (a load balancer keeping its own address).
+  const arrival = pk.source === 'host' || (pk.source === 'lb' && mode === 'ipvs') ? 'host' : pk.source === 'external' || pk.source === 'lb' ? 'external' : 'pod';
   let to = `172.30.0.${10 + i}`;
   let port = 80;
   if (pk.target === 'nodePort' && s.type !== 'ClusterIP') [to, port] = [node.ips[0]!, 30000 + i];
@@ -149,6 +162,7 @@ function packetOf(pk: PacketSpec, specs: ServiceSpec[], nodeIndex: number): Prox
   const localhost = pk.target === 'localhostNodePort' && s.type !== 'ClusterIP' && arrival === 'host';
   if (localhost) [to, port] = ['127.0.0.1', 30000 + i];
   if (pk.target === 'loadBalancer' && s.type === 'LoadBalancer') to = `1.2.3.${10 + i}`;
+  if (pk.target === 'loadBalancer2' && s.type === 'LoadBalancer') to = `1.2.3.${100 + i}`;
   if (pk.target === 'other') to = '198.51.100.20';
   if (pk.target === 'unallocated') to = '172.30.200.1';
   if (pk.target === 'clusterIPOtherPort') port = 81;
@@ -196,12 +210,35 @@ describe('datapath vs rule evaluators (iptables, nftables, ipvs)', () => {
         const sync = newSync(config);
         sync.syncAll(services, slices);
         const explain = explainerFor(sc.mode, services, slices, NODES[nodeIndex]!, config);
-        const packets = sc.packets.map((pk) => packetOf(pk, specs, nodeIndex));
+        const packets = sc.packets.map((pk) => packetOf(pk, specs, nodeIndex, sc.mode));
         checked += compare(sync, nodeIndex, packets, sc.packets.map((pk) => pk.srcPort), explain, sc.mode);
       }),
       { numRuns: 200, seed: 20261125 },
     );
     expect(checked).toBeGreaterThan(200);
+  });
+
+  it.each(['iptables', 'nftables', 'ipvs'] as const)('%s: agree when only a Service\'s loadBalancerSourceRanges change', (mode) => {
+    const config = configOf(mode, true, false);
+    const sync = newSync(config);
+    const spec = (ranges: string[]): ServiceSpec => ({
+      type: 'LoadBalancer', udp: false, eTPLocal: false, iTPLocal: false, affinity: false, ranges,
+      endpoints: [{ subnet: 1, host: 1, ready: true, serving: true, terminating: false }],
+    });
+    const packets: PacketSpec[] = (['external', 'lb', 'lb2Pod', 'pod'] as const).flatMap((source) =>
+      (['loadBalancer', 'loadBalancer2'] as const).map((target) => ({ service: 0, target, source, host: 1, srcPort: 0 })));
+    let srcPort = 2000;
+    const verdicts: string[][] = [];
+    for (const ranges of [['203.0.113.0/24'], ['192.168.0.0/24', '10.0.0.0/24'], []]) {
+      const { services, slices } = cluster([spec(ranges)]);
+      sync.syncAll(services, slices);
+      const explain = explainerFor(mode, services, slices, NODES[0]!, config);
+      const ps = packets.map((pk) => packetOf(pk, [spec(ranges)], 0, mode));
+      compare(sync, 0, ps, ps.map(() => srcPort++), explain, mode);
+      verdicts.push(ps.map((p) => explain(p).verdict));
+    }
+    // Each set of ranges lets a different set of sources through.
+    expect(new Set(verdicts.map((v) => v.join())).size).toBe(3);
   });
 
   it('stay in agreement while Services and EndpointSlices change one at a time (incremental sync)', () => {
@@ -244,7 +281,7 @@ describe('datapath vs rule evaluators (iptables, nftables, ipvs)', () => {
           const liveSlices = slices.filter((x): x is EndpointSlice => x !== undefined);
           const nodeIndex = op.index % 2;
           const explain = explainerFor(sc.mode, liveServices, liveSlices, NODES[nodeIndex]!, config);
-          const packets = sc.packets.map((pk) => packetOf(pk, specs, nodeIndex));
+          const packets = sc.packets.map((pk) => packetOf(pk, specs, nodeIndex, sc.mode));
           // Fresh source ports: no packet meets an earlier connection's conntrack entry.
           checked += compare(sync, nodeIndex, packets, packets.map(() => srcPort++), explain, sc.mode);
         }

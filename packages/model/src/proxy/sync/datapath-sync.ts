@@ -2,6 +2,7 @@ import type { AddressKind, Datapath, EndpointInput, IpvsScheduler, NodeConfig, S
 import type { EndpointSlice, Service } from '../../api/core.js';
 import type { Protocol } from '../../api/meta.js';
 import { KubeNetsimError } from '../../errors.js';
+import { ipFamily } from '../../ip/address.js';
 import { CIDR } from '../../ip/cidr.js';
 import type { LocalTrafficDetector, ResolvedKubeProxyConfiguration } from '../config.js';
 import { ipvsNodePortAddresses } from '../ipvs/build.js';
@@ -46,6 +47,8 @@ interface SyncedPort {
   addresses: Map<string, AddressKind>;
   nodePort: number;
   endpoints: string;
+  /** The loadBalancerSourceRanges its load-balancer addresses were written with, comma-joined. */
+  sourceRanges: string;
 }
 
 interface SyncedNode {
@@ -112,7 +115,9 @@ export class DatapathProxySync {
   addNode(input: SyncNodeInput): number {
     const { node, config } = input;
     if (this.nodes.has(node.name)) throw new KubeNetsimError('E_PROXY_SYNC_NODE', `Node ${node.name} is already in the datapath`, { object: `Node ${node.name}` });
-    const id = this.dp.addNode(nodeConfigOf(input));
+    // The primary IP decides loadBalancerSourceRanges' "allow from node" on this node.
+    const primary = node.ips[0];
+    const id = this.dp.addNode({ ...nodeConfigOf(input), ...(primary !== undefined && ipFamily(primary) === 'IPv4' ? { nodeIP: primary } : {}) });
     const synced: SyncedNode = { id, input, ipvsBound: new Map() };
     this.nodes.set(node.name, synced);
     for (const [ip, nodePort] of nodePortFlags(input)) this.dp.setLocalAddress(id, ip, { nodePort });
@@ -279,7 +284,7 @@ export class DatapathProxySync {
     const policyText = JSON.stringify(policy);
     if (!p) {
       // A new service-port starts with no endpoints in the datapath: an empty list needs no write.
-      p = { id: this.allocateId(sp.name), info: sp, policy: '', addresses: new Map(), nodePort: 0, endpoints: '[]' };
+      p = { id: this.allocateId(sp.name), info: sp, policy: '', addresses: new Map(), nodePort: 0, endpoints: '[]', sourceRanges: '' };
       this.ports.set(key, p);
       change.servicePortsAdded++;
     } else if (JSON.stringify(p.info) !== JSON.stringify(sp)) {
@@ -297,14 +302,19 @@ export class DatapathProxySync {
       p.addresses.delete(a);
       change.addressesRemoved++;
     }
+    // Changed source ranges are written again onto the load-balancer addresses that stay.
+    const sourceRanges = sp.loadBalancerSourceRanges.join(',');
     for (const [a, kind] of wanted) {
-      if (p.addresses.has(a)) continue;
+      const known = p.addresses.has(a);
+      if (known && (kind !== 'LoadBalancerIP' || sourceRanges === p.sourceRanges)) continue;
       const [protocol, ip, port] = splitAddressKey(a);
-      this.dp.addServiceAddress(protocol, ip, port, p.id, kind);
+      this.dp.addServiceAddress(protocol, ip, port, p.id, kind, kind === 'LoadBalancerIP' ? { loadBalancerSourceRanges: sp.loadBalancerSourceRanges } : {});
+      if (known) continue;
       this.addressOwner.set(a, key);
       p.addresses.set(a, kind);
       change.addressesAdded++;
     }
+    p.sourceRanges = sourceRanges;
     if (p.nodePort !== sp.nodePort) {
       if (p.nodePort !== 0) {
         this.dp.setNodePort(p.info.protocol, p.nodePort, null);
