@@ -3,7 +3,9 @@
  * service, NodePort, local-address and endpoint tables straight out of a Datapath's linear memory and keeps its own
  * conntrack arena with the core's slot layout. It exists to measure what WebAssembly buys over well-written
  * JavaScript on the same data structures (a benchmark baseline), and is checked against the core in the tests.
- * Covers iptables and nftables nodes without session affinity; anything else throws.
+ * Covers iptables and nftables nodes without session affinity; anything else throws. It does not model
+ * loadBalancerSourceRanges (the range lists hang off word 7 of the core's service slots and allow-from-node needs the
+ * core's node IPs): compare it with the core only where no load-balancer IP has ranges (its test uses none).
  */
 import { ArrivalCode, Layout, ResultFlag, Verdict } from '../abi.js';
 import type { Datapath } from '../datapath.js';
