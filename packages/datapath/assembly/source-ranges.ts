@@ -35,13 +35,15 @@ export function coreSetNodeIP(node: u32, ip: u32, has: u32): i32 {
 /**
  * Replaces the source ranges of the load-balancer address (protocol, IPv4, port) with `count` (base, prefix
  * length) u32 pairs at `ptr`; count 0 removes them (every source allowed). NOT_FOUND for no such address,
- * BAD_ARGUMENT (detail 5) when it is not a load-balancer IP, (detail 6) for a prefix length over 32. Status.
+ * BAD_ARGUMENT (detail 3) for a port over 65535, (5) when it is not a load-balancer IP, (6) for a prefix length over
+ * 32; TOO_LARGE over MAX_SOURCE_RANGES. Status.
  */
 export function coreSetSourceRanges(proto: u32, ip: u32, port: u32, ptr: usize, count: u32): i32 {
   const pi = protoIndex(proto);
   if (pi < 0) return fail(ST_BAD_PROTOCOL, <i32>proto);
-  const slot = findServiceSlot(<u32>pi, ip, port & 0xffff);
-  if (port > 65535 || slot < 0) return fail(ST_NOT_FOUND, <i32>ip);
+  if (port > 65535) return fail(ST_BAD_ARGUMENT, 3);
+  const slot = findServiceSlot(<u32>pi, ip, port);
+  if (slot < 0) return fail(ST_NOT_FOUND, <i32>ip);
   if (serviceSlotKind(slot) != KIND_LOAD_BALANCER_IP) return fail(ST_BAD_ARGUMENT, 5);
   if (count > MAX_SOURCE_RANGES) return fail(ST_TOO_LARGE, <i32>count);
   for (let k: u32 = 0; k < count; k++) if (load<u32>(ptr + (<usize>k << 3), 4) > 32) return fail(ST_BAD_ARGUMENT, 6);
