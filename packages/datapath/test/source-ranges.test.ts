@@ -3,9 +3,9 @@
 // nftables firewall-check before DNAT, ipvs KUBE-SOURCE-RANGES-FIREWALL and KUBE-IPVS-OUT-FILTER), "allow from
 // node" per node, and what the ranges do not touch: NodePorts, external IPs, established connections.
 import { describe, expect, it } from 'vitest';
-import { ResultFlag, Verdict, type Datapath, type NodeConfig, type PacketInput, type PacketResult, type ProxyMode } from '../src/index.js';
+import { CoreStatus, ResultFlag, Verdict, type Datapath, type NodeConfig, type PacketInput, type PacketResult, type ProxyMode } from '../src/index.js';
 import { ReferenceDatapath } from '../src/reference/index.js';
-import { newDatapath, send } from './helpers.js';
+import { ip, newDatapath, send } from './helpers.js';
 
 const LB = '1.2.3.4';
 const LB2 = '1.2.3.5';
@@ -159,5 +159,21 @@ describe('loadBalancerSourceRanges (wasm only)', () => {
     expect(a!.verdict).toBe(DNAT);
     expect(b).toMatchObject({ verdict: DROP, flags: ResultFlag.SOURCE_RANGES });
     expect(dp.conntrackStats()).toMatchObject({ entries: 1, earlyDrops: 0, drops: 0 });
+  });
+
+  it('core: ranges only on an existing load-balancer address, prefix lengths up to 32', () => {
+    const dp = setup(IMPLS[0]!, 'iptables') as Datapath;
+    const x = dp.exports;
+    const ptr = x.coreAlloc(8);
+    new Uint32Array(dp.memory.buffer, ptr, 2).set([ip('10.0.0.0'), 33]);
+    expect([x.coreSetSourceRanges(6, ip(LB), 80, ptr, 1), x.coreLastErrorDetail()]).toEqual([CoreStatus.BAD_ARGUMENT, 6]);
+    expect([x.coreSetSourceRanges(6, ip('10.96.0.10'), 80, ptr, 0), x.coreLastErrorDetail()]).toEqual([CoreStatus.BAD_ARGUMENT, 5]);
+    expect(x.coreSetSourceRanges(6, ip('1.2.3.99'), 80, ptr, 0)).toBe(CoreStatus.NOT_FOUND);
+    expect(x.coreSetSourceRanges(17, ip(LB), 80, ptr, 0)).toBe(CoreStatus.NOT_FOUND);
+    expect(x.coreSetSourceRanges(6, ip(LB), 80, ptr, 4097)).toBe(CoreStatus.TOO_LARGE);
+    expect(x.coreSetNodeIP(7, 0, 1)).toBe(CoreStatus.BAD_NODE);
+    x.coreFree(ptr);
+    // The refused calls left the ranges as they were.
+    expect(verdicts(send(dp, [pk(0, '198.51.100.1'), pk(0, '203.0.113.1')]))).toEqual([DROP, DNAT]);
   });
 });
