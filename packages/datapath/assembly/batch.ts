@@ -127,8 +127,7 @@ let probeDeferred: u32 = 0;
 }
 
 /**
- * Processes `n` packets
- at `inPtr`, writing `n` results at `outPtr`. Returns n. Packets go in groups of 32 so that
+ * Processes `n` packets at `inPtr`, writing `n` results at `outPtr`. Returns n. Packets go in groups of 32 so that
  * the group's cache misses overlap: every packet's flow hash first, touching its conntrack lines; then the conntrack
  * lookups, finishing the hits that no earlier packet of the group can change; for the new connections, the service,
  * service-port and endpoint lines touched level by level; then the rest in order with the sequential semantics.
