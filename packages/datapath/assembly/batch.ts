@@ -10,6 +10,7 @@ import { ctFind, ctSlotHolds, ctReserve, ctWrite, ctTouch, ctTimeout, ctEvicted,
 import { choose, affinityHit, randomPick } from './select';
 import { lcBind } from './ipvs-lc';
 import { sourceRangesAllow } from './source-ranges';
+import { ipvsFilterRejects } from './ipvs-filter';
 
 /** Packet record, 32 bytes: node, arrival, protocol, source IPv4, source port, destination IPv4, destination port, 0. */
 export const PACKET_SIZE: u32 = 32;
@@ -340,10 +341,15 @@ function processOne(pk: usize, out: usize, hGroup: u32, ctHint: i32, svcHint: i3
     }
     if (spId < 0) {
       // nftables' cluster-ips-check: a ClusterIP on a port no Service has is rejected, an unallocated address of
-      // the service CIDR dropped (iptables lets both through). ipvs: the ClusterIP is bound to kube-ipvs0, so the
-      // packet meets KUBE-IPVS-FILTER on INPUT, which rejects it; an unallocated address passes.
+      // the service CIDR dropped (iptables lets both through). ipvs: every address bound to kube-ipvs0 is local, so
+      // the packet meets KUBE-IPVS-FILTER on INPUT (a host process's too, over lo), which rejects it unless the port
+      // is a health-check node port; then the node's own server answers. An unallocated address passes.
       const nodeMode = load<u32>(np, 4);
-      if (nodeMode != MODE_IPTABLES && isClusterIP(dst)) { put(out, V_REJECT, 0, dst, dport, NONE, NONE); return; }
+      if (nodeMode == MODE_IPVS) {
+        put(out, ipvsFilterRejects(node, dst, dport) ? V_REJECT : V_PASS, 0, dst, dport, NONE, NONE);
+        return;
+      }
+      if (nodeMode == MODE_NFTABLES && isClusterIP(dst)) { put(out, V_REJECT, 0, dst, dport, NONE, NONE); return; }
       if (nodeMode == MODE_NFTABLES && (nflags & NODE_HAS_SERVICE_CIDR) != 0 && (dst & load<u32>(np, 24)) == load<u32>(np, 20)) {
         put(out, V_DROP, 0, dst, dport, NONE, NONE);
         return;

@@ -23,6 +23,7 @@ export { coreLcConnections } from './ipvs-lc';
 export { coreRecentListCount } from './recent';
 export { coreProcessBatch } from './batch';
 export { coreSetNodeIP, coreSetSourceRanges } from './source-ranges';
+export { coreSetHealthCheckNodePort } from './ipvs-filter';
 
 export function version(): i32 { return 2; }
 

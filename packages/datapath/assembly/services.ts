@@ -4,6 +4,7 @@ import { allocZeroed, growZeroed, fail, ST_OK, ST_BAD_SERVICE_PORT, ST_BAD_PROTO
 import { releaseEndpoints } from './endpoints';
 import { recentForgetRemoved } from './recent';
 import { rehash, deleteShift, firstEmpty } from './open-addressing';
+import { initIpvsFilter, serviceAddressRef } from './ipvs-filter';
 
 /** Address kinds of a service address entry (how kube-proxy reached the Service through it). */
 export const KIND_CLUSTER_IP: u32 = 0;
@@ -54,6 +55,7 @@ export function initServices(spCap: u32, addrCap: u32): void {
   cipMask = 63;
   cipPtr = allocZeroed(<usize>(cipMask + 1) << 4);
   cipCount = 0;
+  initIpvsFilter();
 }
 
 // @ts-ignore: decorator
@@ -192,6 +194,7 @@ export function setServiceSlotRanges(slot: i32, list: usize): void { store<u32>(
 
 function svcInsert(key: u32, ip: u32, sp: u32, kind: u32): void {
   if (kind == KIND_CLUSTER_IP) clusterIPRef(ip, 1);
+  serviceAddressRef(ip, 1);
   const p = svcPtr + (<usize>firstEmpty(svcPtr, svcMask, 5, 0, svcHome(key, ip)) << 5);
   store<u32>(p, key); store<u32>(p, ip, 4); store<u32>(p, sp, 20); store<u32>(p, kind, 24);
   svcCount++;
@@ -200,6 +203,7 @@ function svcInsert(key: u32, ip: u32, sp: u32, kind: u32): void {
 function svcDeleteAt(slot: u32): void {
   const p = svcPtr + (<usize>slot << 5);
   if (load<u32>(p, 24) == KIND_CLUSTER_IP) clusterIPRef(load<u32>(p, 4), -1);
+  serviceAddressRef(load<u32>(p, 4), -1);
   const ranges = load<u32>(p, 28);
   if (ranges != 0) heap.free(<usize>ranges);
   deleteShift(svcPtr, svcMask, 5, 0, slot, svcHomeOf);

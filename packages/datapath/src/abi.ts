@@ -50,6 +50,8 @@ export interface CoreExports {
   coreSetNodeIP(node: number, ip: number, has: number): number;
   /** (IANA protocol, NodePort) → service-port; servicePort 0xFFFFFFFF clears. */
   coreSetNodePort(proto: number, port: number, servicePort: number): number;
+  /** Adds (on 1) or removes (on 0) a port of KUBE-HEALTH-CHECK-NODE-PORT (ipvs mode's KUBE-IPVS-FILTER). */
+  coreSetHealthCheckNodePort(port: number, on: number): number;
   coreServiceAddressCount(): number;
   coreServiceTableBytes(): number;
 

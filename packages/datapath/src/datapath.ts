@@ -148,6 +148,17 @@ export class Datapath {
   }
 
   /**
+   * Adds (`enabled` true) or removes a Service's `healthCheckNodePort` (1…65535). ipvs nodes only: kube-proxy's
+   * KUBE-IPVS-FILTER RETURNs for the port (ipset KUBE-HEALTH-CHECK-NODE-PORT: the port alone, any address and
+   * protocol), so a new connection to an address on kube-ipvs0 on this port is passed to the node instead of rejected.
+   */
+  setHealthCheckNodePort(port: number, enabled: boolean): void {
+    checkU32(port, 'port', 1, 65535);
+    if (typeof enabled !== 'boolean') throw new TypeError(`Expected \`enabled\` to be a boolean, got ${JSON.stringify(enabled)}`);
+    this.#check(this.exports.coreSetHealthCheckNodePort(port, enabled ? 1 : 0), `setHealthCheckNodePort(${port})`);
+  }
+
+  /**
    * Replaces service-port `id`'s endpoints, in rule order (kube-proxy sorts them by "IP:port" string). Other
    * service-ports are untouched; established connections keep their endpoint through conntrack.
    */

@@ -9,19 +9,24 @@ import { ReferenceDatapath } from '../src/reference/index.js';
 interface Scenario {
   seed: number;
   nodes: NodeConfig[];
-  servicePorts: { policy: ServicePortPolicy; clusterIP: number; port: number; nodePort: number | null; externalIP: number | null; lb?: { ranges: string[] } | null }[];
+  servicePorts: { policy: ServicePortPolicy; clusterIP: number; port: number; nodePort: number | null; externalIP: number | null; lb?: { ranges: string[] } | null; healthCheck?: boolean }[];
   steps: Step[];
 }
 type Step =
   | { kind: 'packets'; packets: PacketInput[] }
   | { kind: 'endpoints'; sp: number; endpoints: EndpointInput[] }
-  | { kind: 'time'; seconds: number; sweep: boolean };
+  | { kind: 'time'; seconds: number; sweep: boolean }
+  | { kind: 'healthCheck'; sp: number; enabled: boolean };
 
 const NODE_IP = (n: number) => 0xc0a80000 + n + 1; // 192.168.0.(n+1)
 const POD_CIDR = '10.0.0.0/16';
 /** Load-balancer IPs of service-port i: 1.2.3.i and a second one, 1.2.3.(128 + i). */
 const LB_IP = (i: number) => 0x01020300 + i;
 const LB_IP2 = (i: number) => 0x01020380 + i;
+/** External IP of service-port i: 44.0.0.i, or (value 1, service-port 0 only) node 0's address. */
+const EXTERNAL_IP = (i: number, value: number) => (value === 1 && i === 0 ? NODE_IP(0) : 0x2c000000 + i);
+/** healthCheckNodePort of service-port i (ipvs mode's KUBE-HEALTH-CHECK-NODE-PORT). */
+const HEALTH_CHECK_PORT = (i: number) => 32000 + i;
 /** loadBalancerSourceRanges to draw from: pods, one node, the nodes, outside, the LB IPs themselves, everything. */
 const RANGE_POOL = ['10.0.1.0/28', '192.168.0.1/32', '192.168.0.0/30', '8.8.8.0/24', '1.2.3.0/24', '0.0.0.0/0'];
 
@@ -68,8 +73,10 @@ function scenarioArb(): fc.Arbitrary<Scenario> {
         clusterIP: fc.constant(0),
         port: fc.constantFrom(80, 443),
         nodePort: fc.option(fc.constant(0)),
-        externalIP: fc.option(fc.constant(0)),
+        // 1: on node 0's own address (ipvs binds it to kube-ipvs0 on the other nodes only)
+        externalIP: fc.option(fc.constantFrom(0, 1)),
         lb: fc.option(fc.record({ ranges: fc.subarray(RANGE_POOL) })),
+        healthCheck: fc.boolean(),
       });
       const packet = fc.record({
         node: fc.integer({ min: 0, max: nodeCount - 1 }),
@@ -81,7 +88,9 @@ function scenarioArb(): fc.Arbitrary<Scenario> {
           fc.integer({ min: LB_IP(0), max: LB_IP(3) }), fc.integer({ min: LB_IP2(0), max: LB_IP2(3) })),
         srcPort: fc.integer({ min: 1000, max: 1030 }),
         target: fc.integer({ min: 0, max: spCount - 1 }),
-        via: fc.constantFrom('cluster', 'nodePort', 'external', 'localhost', 'none', 'wrongPort', 'unallocated', 'loadBalancer', 'loadBalancer2'),
+        via: fc.constantFrom('cluster', 'nodePort', 'external', 'localhost', 'none', 'wrongPort', 'unallocated', 'loadBalancer', 'loadBalancer2',
+          'externalWrongPort', 'externalNode', 'externalNodeWrongPort', 'loadBalancerWrongPort', 'healthCheckCluster', 'healthCheckLoadBalancer',
+          'healthCheckExternal', 'healthCheckNode'),
       }).map(({ target, via, ...p }) => {
         const dst: Record<string, [number, number]> = {
           cluster: [0x0a600000 + target + 1, 0],
@@ -93,6 +102,15 @@ function scenarioArb(): fc.Arbitrary<Scenario> {
           unallocated: [0x0a600fff, 80],
           loadBalancer: [LB_IP(target), 0],
           loadBalancer2: [LB_IP2(target), 0],
+          // ipvs: addresses on kube-ipvs0 on a port that is no virtual server (KUBE-IPVS-FILTER), or a health-check one
+          externalWrongPort: [0x2c000000 + target, 8443],
+          externalNode: [NODE_IP(0), 0],
+          externalNodeWrongPort: [NODE_IP(0), 8443],
+          loadBalancerWrongPort: [LB_IP2(target), 8443],
+          healthCheckCluster: [0x0a600000 + target + 1, HEALTH_CHECK_PORT(target)],
+          healthCheckLoadBalancer: [LB_IP(target), HEALTH_CHECK_PORT(target)],
+          healthCheckExternal: [0x2c000000 + target, HEALTH_CHECK_PORT(target)],
+          healthCheckNode: [NODE_IP(p.node), HEALTH_CHECK_PORT(target)],
         };
         const [dstIP, dstPort] = dst[via]!;
         return { ...p, dstIP, dstPort: dstPort || -1, target } as PacketInput & { target: number };
@@ -100,6 +118,7 @@ function scenarioArb(): fc.Arbitrary<Scenario> {
       const step: fc.Arbitrary<Step> = fc.oneof(
         { weight: 5, arbitrary: fc.array(packet, { minLength: 1, maxLength: 40 }).map((packets) => ({ kind: 'packets' as const, packets })) },
         { weight: 2, arbitrary: fc.record({ kind: fc.constant('endpoints' as const), sp: fc.integer({ min: 0, max: spCount - 1 }), endpoints: endpointsArb(nodeCount) }) },
+        { weight: 1, arbitrary: fc.record({ kind: fc.constant('healthCheck' as const), sp: fc.integer({ min: 0, max: spCount - 1 }), enabled: fc.boolean() }) },
         { weight: 1, arbitrary: fc.record({ kind: fc.constant('time' as const), seconds: fc.oneof({ weight: 1, arbitrary: fc.integer({ min: 0, max: 200 }) }, { weight: 2, arbitrary: fc.constantFrom(1, 2) }), sweep: fc.boolean() }) },
       );
       return fc.record({
@@ -112,7 +131,8 @@ function scenarioArb(): fc.Arbitrary<Scenario> {
   );
 }
 
-type Target = Pick<Datapath, 'addNode' | 'setLocalAddress' | 'setServicePort' | 'addServiceAddress' | 'setNodePort' | 'setEndpoints' | 'advanceTime' | 'sweep'>;
+type Target = Pick<Datapath, 'addNode' | 'setLocalAddress' | 'setServicePort' | 'addServiceAddress' | 'setNodePort' | 'setEndpoints' | 'advanceTime' | 'sweep'
+  | 'setHealthCheckNodePort'>;
 
 /** Builds the scenario's tables on either implementation. */
 function build(dp: Target, s: Scenario): void {
@@ -125,7 +145,8 @@ function build(dp: Target, s: Scenario): void {
     dp.addServiceAddress('TCP', 0x0a600000 + i + 1, sp.port, i, 'ClusterIP');
     dp.addServiceAddress('UDP', 0x0a600000 + i + 1, sp.port, i, 'ClusterIP');
     if (sp.nodePort !== null) { dp.setNodePort('TCP', 30000 + i, i); dp.setNodePort('UDP', 30000 + i, i); }
-    if (sp.externalIP !== null) dp.addServiceAddress('TCP', 0x2c000000 + i, sp.port, i, 'ExternalIP');
+    if (sp.externalIP !== null) dp.addServiceAddress('TCP', EXTERNAL_IP(i, sp.externalIP), sp.port, i, 'ExternalIP');
+    if (sp.healthCheck) dp.setHealthCheckNodePort(HEALTH_CHECK_PORT(i), true);
     if (sp.lb) {
       for (const proto of ['TCP', 'UDP'] as const) {
         for (const lb of [LB_IP(i), LB_IP2(i)]) dp.addServiceAddress(proto, lb, sp.port, i, 'LoadBalancerIP', { loadBalancerSourceRanges: sp.lb.ranges });
@@ -149,6 +170,7 @@ function runWasm(s: Scenario, module: WebAssembly.Module, chunk: number, conntra
   for (const step of s.steps) {
     if (step.kind === 'endpoints') dp.setEndpoints(step.sp, step.endpoints);
     else if (step.kind === 'time') { dp.advanceTime(step.seconds); if (step.sweep) dp.sweep(); }
+    else if (step.kind === 'healthCheck') dp.setHealthCheckNodePort(HEALTH_CHECK_PORT(step.sp), step.enabled);
     else {
       const packets = fixPorts(s, step.packets);
       const results: PacketResult[] = [];
@@ -172,6 +194,7 @@ function runReference(s: Scenario): PacketResult[][] {
   for (const step of s.steps) {
     if (step.kind === 'endpoints') ref.setEndpoints(step.sp, step.endpoints);
     else if (step.kind === 'time') { ref.advanceTime(step.seconds); if (step.sweep) ref.sweep(); }
+    else if (step.kind === 'healthCheck') ref.setHealthCheckNodePort(HEALTH_CHECK_PORT(step.sp), step.enabled);
     else out.push(ref.processAll(fixPorts(s, step.packets)));
   }
   out.push([{ ...ref.conntrackStats() } as unknown as PacketResult]);

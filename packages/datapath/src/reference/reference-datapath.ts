@@ -78,6 +78,8 @@ export class ReferenceDatapath {
   private readonly servicePorts = new Map<number, RefServicePort>();
   /** "proto|ip|port" → { servicePort, kind, sourceRanges }. */
   private readonly serviceAddresses = new Map<string, RefServiceAddress>();
+  /** ipvs mode's KUBE-HEALTH-CHECK-NODE-PORT. */
+  private readonly healthCheckNodePorts = new Set<number>();
   /** "proto|port" → service-port. */
   private readonly nodePorts = new Map<string, number>();
   /** "node|proto|src|sport|dst|dport" → connection, in insertion order. */
@@ -195,6 +197,13 @@ export class ReferenceDatapath {
     this.nodePorts.set(key, servicePort);
   }
 
+  setHealthCheckNodePort(port: number, enabled: boolean): void {
+    checkU32(port, 'port', 1, 65535);
+    if (typeof enabled !== 'boolean') throw new TypeError(`Expected \`enabled\` to be a boolean, got ${JSON.stringify(enabled)}`);
+    if (enabled) this.healthCheckNodePorts.add(port);
+    else this.healthCheckNodePorts.delete(port);
+  }
+
   setEndpoints(id: number, endpoints: readonly EndpointInput[]): void {
     const sp = this.servicePort(id);
     const next = endpoints.map((ep, i) => ({
@@ -309,12 +318,15 @@ export class ReferenceDatapath {
       }
     }
     if (spId === undefined) {
-      // nftables' cluster-ips-check: a ClusterIP on an unknown port is rejected, an unallocated service address dropped.
-      // ipvs: the ClusterIP is local on kube-ipvs0 and KUBE-IPVS-FILTER rejects a port that is no virtual server.
-      if (node.mode !== 'iptables') {
-        const isClusterIP = [...this.serviceAddresses].some(([k, v]) => v.kind === 'ClusterIP' && Number(k.split('|')[1]) === dst);
-        if (isClusterIP) return unchanged(Verdict.REJECT);
+      // ipvs: KUBE-IPVS-FILTER (from INPUT; every arrival, as the address is local) RETURNs for a health-check node
+      // port, else REJECTs an address bound to kube-ipvs0: any kind of service address that is no node address.
+      const addresses = [...this.serviceAddresses].filter(([k]) => Number(k.split('|')[1]) === dst).map(([, v]) => v);
+      if (node.mode === 'ipvs') {
+        const onKubeIpvs0 = addresses.length > 0 && node.addresses.get(dst) !== true;
+        return unchanged(onKubeIpvs0 && !this.healthCheckNodePorts.has(packet.dstPort) ? Verdict.REJECT : Verdict.PASS);
       }
+      // nftables' cluster-ips-check: a ClusterIP on an unknown port is rejected, an unallocated service address dropped.
+      if (node.mode === 'nftables' && addresses.some((a) => a.kind === 'ClusterIP')) return unchanged(Verdict.REJECT);
       if (node.mode === 'nftables' && node.serviceCIDR && ((dst & node.serviceCIDR.mask) >>> 0) === node.serviceCIDR.base) return unchanged(Verdict.DROP);
       return unchanged(Verdict.PASS);
     }

@@ -151,15 +151,15 @@ export class TypedArrayKernel {
       }
       if (spId < 0) {
         let verdict: number = Verdict.PASS;
-        if (mem[nb + 1] !== 0) {
+        if (mem[nb + 1] === 2) throw new TypeError('The typed-array kernel does not model IPVS');
+        if (mem[nb + 1] === 1) {
           // nftables: ClusterIP on an unknown port → REJECT; unallocated service-CIDR address → DROP.
-          // ipvs: the same REJECT (KUBE-IPVS-FILTER), no DROP.
           let hh = Math.imul(dst, 0x9e3779b1) >>> 0;
           hh ^= hh >>> 16;
           for (let j = hh & cipMask; mem[cipBase + j * 4] !== 0; j = (j + 1) & cipMask) {
             if (mem[cipBase + j * 4 + 1] === dst) { verdict = Verdict.REJECT; break; }
           }
-          if (verdict === Verdict.PASS && mem[nb + 1] === 1 && (nflags & 16) !== 0 && ((dst & mem[nb + 6]!) >>> 0) === mem[nb + 5]) verdict = Verdict.DROP;
+          if (verdict === Verdict.PASS && (nflags & 16) !== 0 && ((dst & mem[nb + 6]!) >>> 0) === mem[nb + 5]) verdict = Verdict.DROP;
         }
         out[o] = verdict; out[o + 1] = 0; out[o + 2] = dst; out[o + 3] = dport; out[o + 4] = NONE; out[o + 5] = NONE;
         continue;
