@@ -5,7 +5,7 @@
 // The (ip, proto:port) RETURN rules before them are the virtual servers the batch already found.
 import { allocZeroed, fail, ST_OK, ST_BAD_ARGUMENT } from './core-state';
 import { rehash, deleteShift, firstEmpty } from './open-addressing';
-import { localAddressFlags, ADDR_NODEPORT } from './nodes';
+import { localAddressFlags, ADDR_KUBE_IPVS0 } from './nodes';
 
 // Addresses of every service-address entry, of any kind: 8-byte slots (entries on the address, IPv4); an entry
 // count of 0 is an empty slot.
@@ -86,10 +86,12 @@ export function coreSetHealthCheckNodePort(port: u32, on: u32): i32 {
 
 /**
  * KUBE-IPVS-FILTER's verdict on a new connection to `dst`:`dport` on an ipvs node that found no virtual server:
- * true to REJECT. `dst` is on kube-ipvs0 when it is a service address and not a node address of `node` (one the
- * node accepts NodePorts on: kube-proxy binds no external or load-balancer IP that the node already has).
+ * true to REJECT. `dst` is on kube-ipvs0 when it is a service address that is not an address of the node's own: not
+ * local on `node`, or local as bound to kube-ipvs0 (kube-proxy binds no external or load-balancer IP that some other
+ * interface of the node has).
  */
 export function ipvsFilterRejects(node: u32, dst: u32, dport: u32): bool {
-  if (isHealthCheckNodePort(dport)) return false;
-  return isServiceAddress(dst) && (localAddressFlags(node, dst) & ADDR_NODEPORT) == 0;
+  if (isHealthCheckNodePort(dport) || !isServiceAddress(dst)) return false;
+  const flags = localAddressFlags(node, dst);
+  return flags == 0 || (flags & ADDR_KUBE_IPVS0) != 0;
 }

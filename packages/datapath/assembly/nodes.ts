@@ -24,6 +24,8 @@ export const NODE_HAS_SERVICE_CIDR: u32 = 16;
 /** Local-address flags. */
 export const ADDR_LOCAL: u32 = 1;
 export const ADDR_NODEPORT: u32 = 2;
+/** ipvs mode: bound to kube-ipvs0 by kube-proxy (a Service's address), not one of the node's own (ipvs-filter.ts). */
+export const ADDR_KUBE_IPVS0: u32 = 4;
 
 // Node struct, 32 bytes: flags, mode, scheduler, detector base, detector mask, service CIDR base, service CIDR mask.
 export const NODE_SIZE: u32 = 32;
@@ -144,7 +146,10 @@ function addrInsert(tag: u32, ip: u32, flags: u32): void {
   }
 }
 
-/** Marks `ip` as local on `node`; flags bit 1 also accepts NodePorts on it. Replaces earlier flags. Status. */
+/**
+ * Marks `ip` as local on `node`; flags bit 1 also accepts NodePorts on it, bit 2 says kube-proxy bound it to
+ * kube-ipvs0. Replaces earlier flags. Status.
+ */
 export function coreSetLocalAddress(node: u32, ip: u32, flags: u32): i32 {
   if (!nodeDefined(node)) return fail(ST_BAD_NODE, <i32>node);
   if ((addrCount + 1) * 2 > addrMask + 1) {
@@ -152,7 +157,7 @@ export function coreSetLocalAddress(node: u32, ip: u32, flags: u32): i32 {
     addrMask = oldSize * 2 - 1;
     addrPtr = rehash(addrPtr, oldSize, 4, 0, oldSize * 2, addrHomeOf);
   }
-  addrInsert(node + 1, ip, (flags & ADDR_NODEPORT) | ADDR_LOCAL);
+  addrInsert(node + 1, ip, (flags & (ADDR_NODEPORT | ADDR_KUBE_IPVS0)) | ADDR_LOCAL);
   return ST_OK;
 }
 

@@ -30,7 +30,7 @@ export interface CoreExports {
   /** Adds a node: mode (ProxyModeCode), scheduler (SchedulerCode), NodeFlag bits, local-traffic detector CIDR, service CIDR. Id or −status. */
   coreAddNode(mode: number, scheduler: number, flags: number, detectorBase: number, detectorPrefix: number, serviceCidrBase: number, serviceCidrPrefix: number): number;
   coreConfigureNode(node: number, mode: number, scheduler: number, flags: number, detectorBase: number, detectorPrefix: number, serviceCidrBase: number, serviceCidrPrefix: number): number;
-  /** Marks an IPv4 as local on a node; flags bit 1 (ADDRESS_NODEPORT) accepts NodePorts on it. */
+  /** Marks an IPv4 as local on a node; flags ADDRESS_NODEPORT accepts NodePorts on it, ADDRESS_KUBE_IPVS0 see there. */
   coreSetLocalAddress(node: number, ip: number, flags: number): number;
   coreRemoveLocalAddress(node: number, ip: number): number;
 
@@ -154,6 +154,8 @@ export const ProxyModeCode = { iptables: 0, nftables: 1, ipvs: 2 } as const;
 export const SchedulerCode = { rr: 0, lc: 1, sh: 2, mh: 3 } as const;
 export const NodeFlag = { masqueradeAll: 2, localhostNodePorts: 4, hasDetector: 8, hasServiceCIDR: 16 } as const;
 export const ADDRESS_NODEPORT = 2;
+/** coreSetLocalAddress flag: ipvs mode bound the address to kube-ipvs0 (it is no address of the node's own). */
+export const ADDRESS_KUBE_IPVS0 = 4;
 export const ServicePortFlag = { internalLocal: 2, externalLocal: 4, affinity: 8, externallyAccessible: 16 } as const;
 export const AddressKindCode = { ClusterIP: 0, ExternalIP: 1, LoadBalancerIP: 2 } as const;
 export const ConntrackStat = { entries: 0, max: 1, slots: 2, inserted: 3, earlyDrops: 4, drops: 5, expired: 6, bytes: 7 } as const;

@@ -32,6 +32,18 @@ export interface NodeConfig {
   nodeIP?: string | number | null;
 }
 
+/** Options of a local address (`setLocalAddress`). */
+export interface LocalAddressOptions {
+  /** NodePorts are accepted on it (default true). */
+  nodePort?: boolean;
+  /**
+   * ipvs mode: kube-proxy bound this Service address (ClusterIP, external or load-balancer IP) to the dummy interface
+   * kube-ipvs0; it is in the ipset KUBE-IPVS-IPS. Default false: an address of the node's own. A Service address
+   * that is not local on the node at all is taken as bound too.
+   */
+  kubeIpvs0?: boolean;
+}
+
 /** Options of a service address entry (`addServiceAddress`). */
 export interface ServiceAddressOptions {
   /**

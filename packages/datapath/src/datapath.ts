@@ -1,8 +1,8 @@
 import {
-  ADDRESS_NODEPORT, AddressKindCode, ConntrackStat, CoreStatus, ENDPOINT_RECORD_BYTES, MAX_ENDPOINTS_PER_SERVICE_PORT,
+  ADDRESS_KUBE_IPVS0, ADDRESS_NODEPORT, AddressKindCode, ConntrackStat, CoreStatus, ENDPOINT_RECORD_BYTES, MAX_ENDPOINTS_PER_SERVICE_PORT,
   MAX_SERVICE_PORTS, PACKET_RECORD_BYTES, type CoreExports, type Protocol,
 } from './abi.js';
-import type { AddressKind, ConntrackStats, DatapathOptions, EndpointInput, NodeConfig, ServiceAddressOptions, ServicePortPolicy } from './config.js';
+import type { AddressKind, ConntrackStats, DatapathOptions, EndpointInput, LocalAddressOptions, NodeConfig, ServiceAddressOptions, ServicePortPolicy } from './config.js';
 import { DatapathError } from './errors.js';
 import { toIPv4 } from './ipv4.js';
 import { U32_MAX, checkBoolean, checkProtocol, checkU32, endpointWords, nodeArguments, nodeIPOf, servicePortArguments, sourceRangesOf } from './validate.js';
@@ -89,11 +89,18 @@ export class Datapath {
     this.#check(this.exports.coreSetNodeIP(node, nodeIP ?? 0, nodeIP === null ? 0 : 1), 'configureNode');
   }
 
-  /** Marks an IPv4 address as local on `node` (`--dst-type LOCAL`); `nodePort` also accepts NodePorts on it. */
-  setLocalAddress(node: number, ip: string | number, options: { nodePort?: boolean } = {}): void {
+  /**
+   * Marks an IPv4 address as local on `node` (`--dst-type LOCAL`); `nodePort` also accepts NodePorts on it.
+   * `kubeIpvs0` (ipvs mode): kube-proxy bound this Service address to kube-ipvs0; without it, a local address that is
+   * also a Service's external or load-balancer IP is one of the node's own, which kube-proxy does not bind, so
+   * KUBE-IPVS-FILTER does not reject other ports of it.
+   */
+  setLocalAddress(node: number, ip: string | number, options: LocalAddressOptions = {}): void {
     checkU32(node, 'node');
     const nodePort = checkBoolean(options.nodePort, 'options.nodePort', true);
-    this.#check(this.exports.coreSetLocalAddress(node, toIPv4(ip, 'ip'), nodePort ? ADDRESS_NODEPORT : 0), 'setLocalAddress');
+    const kubeIpvs0 = checkBoolean(options.kubeIpvs0, 'options.kubeIpvs0', false);
+    const flags = (nodePort ? ADDRESS_NODEPORT : 0) | (kubeIpvs0 ? ADDRESS_KUBE_IPVS0 : 0);
+    this.#check(this.exports.coreSetLocalAddress(node, toIPv4(ip, 'ip'), flags), 'setLocalAddress');
   }
 
   removeLocalAddress(node: number, ip: string | number): void {

@@ -140,6 +140,14 @@ function build(dp: Target, s: Scenario): void {
     dp.addNode(config);
     dp.setLocalAddress(n, NODE_IP(n), { nodePort: true });
   });
+  // ipvs nodes (their odd-numbered ones) mark the Service addresses they bind to kube-ipvs0 as DatapathProxySync does
+  s.nodes.forEach((config, n) => {
+    if (config.mode !== 'ipvs' || n % 2 === 0) return;
+    s.servicePorts.forEach((sp, i) => {
+      const bound = [0x0a600000 + i + 1, ...(sp.externalIP !== null ? [EXTERNAL_IP(i, sp.externalIP)] : []), ...(sp.lb ? [LB_IP(i), LB_IP2(i)] : [])];
+      for (const addr of bound) if (addr !== NODE_IP(n)) dp.setLocalAddress(n, addr, { nodePort: false, kubeIpvs0: true });
+    });
+  });
   s.servicePorts.forEach((sp, i) => {
     dp.setServicePort(i, sp.policy);
     dp.addServiceAddress('TCP', 0x0a600000 + i + 1, sp.port, i, 'ClusterIP');

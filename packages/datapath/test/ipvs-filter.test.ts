@@ -17,7 +17,7 @@ const LB = '1.2.3.4';
 const EXTERNAL = '44.0.0.1';
 const HEALTH_CHECK = 32100;
 
-type Api = Pick<Datapath, 'addNode' | 'setLocalAddress' | 'setServicePort' | 'addServiceAddress' | 'removeServiceAddress' | 'removeServicePort'
+type Api = Pick<Datapath, 'addNode' | 'setLocalAddress' | 'removeLocalAddress' | 'setServicePort' | 'addServiceAddress' | 'removeServiceAddress' | 'removeServicePort'
   | 'setNodePort' | 'setEndpoints' | 'setHealthCheckNodePort'>;
 interface Impl { name: string; create: () => Api; run: (api: Api, packets: PacketInput[]) => PacketResult[] }
 
@@ -76,6 +76,21 @@ describe.each(IMPLS)('KUBE-IPVS-FILTER ($name)', (impl) => {
     // the virtual server itself still answers on both
     expect(verdictOf(impl, dp, packet(0, 'external', NODE_A, 80))).toBe(Verdict.DNAT);
     expect(verdictOf(impl, dp, packet(1, 'pod', NODE_A, 80))).toBe(Verdict.DNAT);
+    // an own address that takes no NodePorts (nodePortAddresses narrowed) is still the node's own
+    dp.setLocalAddress(0, NODE_A, { nodePort: false });
+    expect(verdictOf(impl, dp, packet(0, 'external', NODE_A, 22))).toBe(Verdict.PASS);
+  });
+
+  it('takes a local address marked kubeIpvs0 as bound (as DatapathProxySync marks them), until it is unmarked or removed', () => {
+    const dp = setup(impl, 'ipvs');
+    dp.setLocalAddress(1, LB, { nodePort: false, kubeIpvs0: true });
+    dp.setLocalAddress(1, EXTERNAL, { nodePort: false, kubeIpvs0: true });
+    expect(verdictOf(impl, dp, packet(1, 'host', LB, 8443))).toBe(Verdict.REJECT);
+    expect(verdictOf(impl, dp, packet(1, 'external', EXTERNAL, 8443))).toBe(Verdict.REJECT);
+    dp.setLocalAddress(1, LB, { nodePort: false }); // now an address of the node's own
+    expect(verdictOf(impl, dp, packet(1, 'host', LB, 8443))).toBe(Verdict.PASS);
+    dp.removeLocalAddress(1, EXTERNAL); // not local: bound, as kube-proxy binds every Service address it may
+    expect(verdictOf(impl, dp, packet(1, 'external', EXTERNAL, 8443))).toBe(Verdict.REJECT);
   });
 
   it('returns for a health-check node port on any address on kube-ipvs0, for any protocol (bitmap:port), until it is removed', () => {
@@ -135,6 +150,7 @@ describe.each(IMPLS)('KUBE-IPVS-FILTER ($name)', (impl) => {
     expect(() => dp.setHealthCheckNodePort(65536, true)).toThrow(/`port`/);
     expect(() => dp.setHealthCheckNodePort(1.5, true)).toThrow(TypeError);
     expect(() => dp.setHealthCheckNodePort(30000, 'yes' as unknown as boolean)).toThrow(/`enabled`/);
+    expect(() => dp.setLocalAddress(1, LB, { kubeIpvs0: 1 as unknown as boolean })).toThrow(/options\.kubeIpvs0/);
     // refused calls change nothing
     expect(verdictOf(impl, dp, packet(1, 'pod', LB, 30000))).toBe(Verdict.REJECT);
   });

@@ -5,7 +5,7 @@
  * (like the kernel), the reference evicts the oldest evictable entry; tests compare them below the maximum only.
  */
 import { ArrivalCode, ProtocolNumber, ResultFlag, Verdict, type Protocol, type VerdictCode } from '../abi.js';
-import type { AddressKind, ConntrackStats, DatapathOptions, EndpointInput, IpvsScheduler, NodeConfig, ProxyMode, ServiceAddressOptions, ServicePortPolicy } from '../config.js';
+import type { AddressKind, ConntrackStats, DatapathOptions, EndpointInput, IpvsScheduler, LocalAddressOptions, NodeConfig, ProxyMode, ServiceAddressOptions, ServicePortPolicy } from '../config.js';
 import { DatapathError } from '../errors.js';
 import { statisticThreshold } from '../iptables-probability.js';
 import { toIPv4, toIPv4Cidr } from '../ipv4.js';
@@ -25,6 +25,8 @@ interface RefNode {
   nodeIP: number | null;
   /** Local address → accepts NodePorts. */
   addresses: Map<number, boolean>;
+  /** The local addresses bound to kube-ipvs0 (`setLocalAddress` option `kubeIpvs0`). */
+  kubeIpvs0: Set<number>;
 }
 
 interface RefServiceAddress {
@@ -100,15 +102,15 @@ export class ReferenceDatapath {
   }
 
   addNode(config: NodeConfig = {}): number {
-    this.nodes.push(this.nodeFrom(config, new Map()));
+    this.nodes.push(this.nodeFrom(config, new Map(), new Set()));
     return this.nodes.length - 1;
   }
 
   configureNode(node: number, config: NodeConfig = {}): void {
-    this.nodes[node] = this.nodeFrom(config, this.node(node).addresses);
+    this.nodes[node] = this.nodeFrom(config, this.node(node).addresses, this.node(node).kubeIpvs0);
   }
 
-  private nodeFrom(config: NodeConfig, addresses: Map<number, boolean>): RefNode {
+  private nodeFrom(config: NodeConfig, addresses: Map<number, boolean>, kubeIpvs0: Set<number>): RefNode {
     const mode = checkEnum(config.mode, 'config.mode', ['iptables', 'nftables', 'ipvs'] as const, 'iptables');
     const cidr = (value: string | null | undefined, name: string): { base: number; mask: number } | null =>
       value === undefined || value === null ? null : maskedCidr(toIPv4Cidr(value, name));
@@ -123,6 +125,7 @@ export class ReferenceDatapath {
       serviceCIDR,
       nodeIP: nodeIPOf(config),
       addresses,
+      kubeIpvs0,
     };
   }
 
@@ -138,12 +141,21 @@ export class ReferenceDatapath {
     return sp;
   }
 
-  setLocalAddress(node: number, ip: string | number, options: { nodePort?: boolean } = {}): void {
-    this.node(node).addresses.set(toIPv4(ip, 'ip'), checkBoolean(options.nodePort, 'options.nodePort', true));
+  setLocalAddress(node: number, ip: string | number, options: LocalAddressOptions = {}): void {
+    const n = this.node(node);
+    const addr = toIPv4(ip, 'ip');
+    const nodePort = checkBoolean(options.nodePort, 'options.nodePort', true);
+    const kubeIpvs0 = checkBoolean(options.kubeIpvs0, 'options.kubeIpvs0', false);
+    n.addresses.set(addr, nodePort);
+    if (kubeIpvs0) n.kubeIpvs0.add(addr);
+    else n.kubeIpvs0.delete(addr);
   }
 
   removeLocalAddress(node: number, ip: string | number): void {
-    if (!this.node(node).addresses.delete(toIPv4(ip, 'ip'))) throw new DatapathError('E_DATAPATH_NOT_FOUND', 'removeLocalAddress: no such entry');
+    const n = this.node(node);
+    const addr = toIPv4(ip, 'ip');
+    if (!n.addresses.delete(addr)) throw new DatapathError('E_DATAPATH_NOT_FOUND', 'removeLocalAddress: no such entry');
+    n.kubeIpvs0.delete(addr);
   }
 
   setServicePort(id: number, policy: ServicePortPolicy = {}): void {
@@ -319,10 +331,11 @@ export class ReferenceDatapath {
     }
     if (spId === undefined) {
       // ipvs: KUBE-IPVS-FILTER (from INPUT; every arrival, as the address is local) RETURNs for a health-check node
-      // port, else REJECTs an address bound to kube-ipvs0: any kind of service address that is no node address.
+      // port, else REJECTs an address bound to kube-ipvs0: any kind of service address that is no address of the
+      // node's own (one that is local without being marked as bound there).
       const addresses = [...this.serviceAddresses].filter(([k]) => Number(k.split('|')[1]) === dst).map(([, v]) => v);
       if (node.mode === 'ipvs') {
-        const onKubeIpvs0 = addresses.length > 0 && node.addresses.get(dst) !== true;
+        const onKubeIpvs0 = addresses.length > 0 && (!node.addresses.has(dst) || node.kubeIpvs0.has(dst));
         return unchanged(onKubeIpvs0 && !this.healthCheckNodePorts.has(packet.dstPort) ? Verdict.REJECT : Verdict.PASS);
       }
       // nftables' cluster-ips-check: a ClusterIP on an unknown port is rejected, an unallocated service address dropped.
