@@ -37,6 +37,8 @@ interface ServiceSpec {
   affinity: boolean;
   /** loadBalancerSourceRanges (LoadBalancer Services only). */
   ranges: string[];
+  /** One external IP: svc0's is node-b's address (so not on kube-ipvs0 there), the others' 198.51.100.(10 + i). */
+  externalIP: boolean;
   endpoints: Array<{ subnet: number; host: number; ready: boolean; serving: boolean; terminating: boolean }>;
 }
 
@@ -46,6 +48,7 @@ const serviceArb = fc.record({
   eTPLocal: fc.boolean(),
   iTPLocal: fc.boolean(),
   affinity: fc.boolean(),
+  externalIP: fc.boolean(),
   ranges: fc.oneof(fc.constant<string[]>([]), fc.subarray(['203.0.113.0/24', '192.168.0.2/32', '192.168.0.0/24', '192.168.1.0/24', '10.0.0.0/24', '1.2.3.0/24'], { minLength: 1 })),
   endpoints: fc.uniqueArray(
     fc.record({ subnet: fc.integer({ min: 0, max: 2 }), host: fc.integer({ min: 1, max: 4 }), ready: fc.boolean(), serving: fc.boolean(), terminating: fc.boolean() }),
@@ -61,7 +64,8 @@ const scenarioArb = fc.record({
   packets: fc.array(
     fc.record({
       service: fc.nat(),
-      target: fc.constantFrom('clusterIP', 'clusterIPOtherPort', 'unallocated', 'nodePort', 'nodePortSecondary', 'localhostNodePort', 'loadBalancer', 'loadBalancer2', 'other'),
+      target: fc.constantFrom('clusterIP', 'clusterIPOtherPort', 'unallocated', 'nodePort', 'nodePortSecondary', 'localhostNodePort', 'loadBalancer', 'loadBalancer2', 'other',
+        'loadBalancerOtherPort', 'externalIP', 'externalIPOtherPort', 'healthCheck', 'healthCheckLoadBalancer', 'healthCheckNode'),
       // lb: the target's own LB IP as the source (see packetOf); lb2Pod: the Service's second LB IP as a pod's source
       source: fc.constantFrom('pod', 'endpoint', 'host', 'external', 'lb', 'lb2Pod'),
       host: fc.integer({ min: 1, max: 4 }),
@@ -89,6 +93,8 @@ function cluster(specs: ServiceSpec[]): { services: Service[]; slices: EndpointS
           internalTrafficPolicy: s.iTPLocal ? 'Local' : 'Cluster',
           ...(s.affinity ? { sessionAffinity: 'ClientIP' as const } : {}),
           ...(s.type === 'LoadBalancer' && s.ranges.length > 0 ? { loadBalancerSourceRanges: s.ranges } : {}),
+          ...(s.type === 'LoadBalancer' && s.eTPLocal ? { healthCheckNodePort: healthCheckNodePortOf(i) } : {}),
+          ...(s.externalIP ? { externalIPs: [externalIPOf(i)] } : {}),
         },
         s.type === 'LoadBalancer' ? { loadBalancer: { ingress: [{ ip: `1.2.3.${10 + i}` }, { ip: `1.2.3.${100 + i}` }] } } : undefined,
       ),
@@ -102,6 +108,10 @@ function cluster(specs: ServiceSpec[]): { services: Service[]; slices: EndpointS
   });
   return { services, slices };
 }
+
+const externalIPOf = (i: number) => (i === 0 ? NODES[1]!.ips[0]! : `198.51.100.${10 + i}`);
+/** The API server allocates a healthCheckNodePort to LoadBalancer Services with externalTrafficPolicy Local. */
+const healthCheckNodePortOf = (i: number) => 32000 + i;
 
 type Mode = ProxyMode;
 
@@ -166,6 +176,16 @@ function packetOf(pk: PacketSpec, specs: ServiceSpec[], nodeIndex: number, mode:
   if (pk.target === 'other') to = '198.51.100.20';
   if (pk.target === 'unallocated') to = '172.30.200.1';
   if (pk.target === 'clusterIPOtherPort') port = 81;
+  // ipvs: addresses bound to kube-ipvs0 on a port that is no virtual server meet KUBE-IPVS-FILTER's REJECT, unless
+  // the port is a health-check node port (any address; the other targets fall back to the ClusterIP)
+  if (pk.target === 'loadBalancerOtherPort' && s.type === 'LoadBalancer') [to, port] = [`1.2.3.${100 + i}`, 81];
+  if (pk.target === 'externalIP' && s.externalIP) to = externalIPOf(i);
+  if (pk.target === 'externalIPOtherPort' && s.externalIP) [to, port] = [externalIPOf(i), 81];
+  if (pk.target === 'healthCheck' || pk.target === 'healthCheckLoadBalancer' || pk.target === 'healthCheckNode') {
+    port = healthCheckNodePortOf(i);
+    if (pk.target === 'healthCheckLoadBalancer' && s.type === 'LoadBalancer') to = `1.2.3.${10 + i}`;
+    if (pk.target === 'healthCheckNode') to = node.ips[0]!;
+  }
   return { from: localhost ? '127.0.0.1' : from, to, port, protocol, arrival };
 }
 
@@ -187,7 +207,8 @@ function compare(sync: DatapathProxySync, nodeIndex: number, packets: ProxyPacke
       expect({ ...where, endpoint, masquerade: (r.flags & ResultFlag.MASQUERADE) !== 0 }).toEqual({ ...where, endpoint, masquerade: forced.masquerade });
     } else {
       const verdict = { [Verdict.PASS]: 'NONE', [Verdict.REJECT]: 'REJECT', [Verdict.DROP]: 'DROP' }[r.verdict as 0 | 2 | 3] ?? `datapath verdict ${r.verdict}`;
-      expect({ ...where, verdict }).toEqual({ ...where, verdict: e.verdict });
+      // PASS is both: no rule decided, or a filter rule accepted it untranslated (a health-check node port).
+      expect({ ...where, verdict }).toEqual({ ...where, verdict: e.verdict === 'ACCEPT' ? 'NONE' : e.verdict });
     }
   });
   return packets.length;
@@ -222,7 +243,7 @@ describe('datapath vs rule evaluators (iptables, nftables, ipvs)', () => {
     const config = configOf(mode, true, false);
     const sync = newSync(config);
     const spec = (ranges: string[]): ServiceSpec => ({
-      type: 'LoadBalancer', udp: false, eTPLocal: false, iTPLocal: false, affinity: false, ranges,
+      type: 'LoadBalancer', udp: false, eTPLocal: false, iTPLocal: false, affinity: false, externalIP: false, ranges,
       endpoints: [{ subnet: 1, host: 1, ready: true, serving: true, terminating: false }],
     });
     const packets: PacketSpec[] = (['external', 'lb', 'lb2Pod', 'pod'] as const).flatMap((source) =>

@@ -49,6 +49,8 @@ interface SyncedPort {
   endpoints: string;
   /** The loadBalancerSourceRanges its load-balancer addresses were written with, comma-joined. */
   sourceRanges: string;
+  /** The healthCheckNodePort it holds in the datapath (0: none). */
+  healthCheckNodePort: number;
 }
 
 interface SyncedNode {
@@ -102,6 +104,8 @@ export class DatapathProxySync {
   private readonly portsByService = new Map<string, Set<string>>();
   private readonly addressOwner = new Map<string, string>();
   private readonly nodePortOwner = new Map<string, string>();
+  /** healthCheckNodePort → service ports holding it (every port of a Service has its Service's). */
+  private readonly healthCheckRefs = new Map<number, number>();
   private readonly portNames: Array<string | undefined> = [];
   private readonly freeIds: number[] = [];
   private readonly endpointIds = new Map<string, number>();
@@ -284,7 +288,7 @@ export class DatapathProxySync {
     const policyText = JSON.stringify(policy);
     if (!p) {
       // A new service-port starts with no endpoints in the datapath: an empty list needs no write.
-      p = { id: this.allocateId(sp.name), info: sp, policy: '', addresses: new Map(), nodePort: 0, endpoints: '[]', sourceRanges: '' };
+      p = { id: this.allocateId(sp.name), info: sp, policy: '', addresses: new Map(), nodePort: 0, endpoints: '[]', sourceRanges: '', healthCheckNodePort: 0 };
       this.ports.set(key, p);
       change.servicePortsAdded++;
     } else if (JSON.stringify(p.info) !== JSON.stringify(sp)) {
@@ -326,6 +330,11 @@ export class DatapathProxySync {
       }
       p.nodePort = sp.nodePort;
     }
+    if (p.healthCheckNodePort !== sp.healthCheckNodePort) {
+      this.holdHealthCheckNodePort(sp.healthCheckNodePort, 1);
+      this.holdHealthCheckNodePort(p.healthCheckNodePort, -1);
+      p.healthCheckNodePort = sp.healthCheckNodePort;
+    }
     p.info = sp;
     for (const n of this.nodes.values()) if (n.input.config.mode === 'ipvs') this.rebindIpvs(n, previous, sp);
     if (this.writeEndpoints(p, eps)) change.endpointListsWritten++;
@@ -364,12 +373,25 @@ export class DatapathProxySync {
     this.dp.removeServicePort(p.id); // with its addresses, NodePort and endpoints
     for (const a of p.addresses.keys()) this.addressOwner.delete(a);
     if (p.nodePort !== 0) this.nodePortOwner.delete(`${p.info.protocol} ${p.nodePort}`);
+    this.holdHealthCheckNodePort(p.healthCheckNodePort, -1);
     change.addressesRemoved += p.addresses.size;
     this.ports.delete(key);
     this.portNames[p.id] = undefined;
     this.freeIds.push(p.id);
     for (const n of this.nodes.values()) if (n.input.config.mode === 'ipvs') this.rebindIpvs(n, p.info, undefined);
     change.servicePortsRemoved++;
+  }
+
+  /**
+   * Counts one more (1) or one less (−1) service port holding a healthCheckNodePort (0: none); the datapath's set
+   * (ipvs mode's KUBE-HEALTH-CHECK-NODE-PORT, which KUBE-IPVS-FILTER lets through) changes on the first and last.
+   */
+  private holdHealthCheckNodePort(port: number, delta: 1 | -1): void {
+    if (port === 0) return;
+    const count = (this.healthCheckRefs.get(port) ?? 0) + delta;
+    if (count > 0) this.healthCheckRefs.set(port, count);
+    else this.healthCheckRefs.delete(port);
+    if (count === (delta > 0 ? 1 : 0)) this.dp.setHealthCheckNodePort(port, delta > 0);
   }
 
   /** ipvs mode binds ClusterIPs (and external/LB IPs that are no node address) to kube-ipvs0: local, no NodePorts. */
@@ -385,7 +407,7 @@ export class DatapathProxySync {
     for (const ip of now) {
       if (old.has(ip)) continue;
       const count = n.ipvsBound.get(ip) ?? 0;
-      if (count === 0) this.dp.setLocalAddress(n.id, ip, { nodePort: false });
+      if (count === 0) this.dp.setLocalAddress(n.id, ip, { nodePort: false, kubeIpvs0: true });
       n.ipvsBound.set(ip, count + 1);
     }
     for (const ip of old) {
