@@ -127,6 +127,20 @@ let probeDeferred: u32 = 0;
   return PROBE_PENDING;
 }
 
+/** Loads the line each pending packet's `groupLine` points at (0: none), in a tight loop; returns the loads' XOR. */
+// @ts-ignore: decorator
+@inline function touchLines(pending: u32): u32 {
+  let sink: u32 = 0;
+  let m = pending;
+  while (m != 0) {
+    const k = ctz(m);
+    m &= m - 1;
+    const a = load<usize>(groupLine + (<usize>k << 3));
+    if (a != 0) sink ^= load<u32>(a);
+  }
+  return sink;
+}
+
 /**
  * Processes `n` packets at `inPtr`, writing `n` results at `outPtr`. Returns n. Packets go in groups of 32 so that
  * the group's cache misses overlap: every packet's flow hash first, touching its conntrack lines; then the conntrack
@@ -205,14 +219,8 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
     // endpoint block) is touched for all of them in a tight loop before the next level reads it, so a level's misses
     // overlap. Service tables do not change during a batch: the slots found here are exact.
     if (misses != 0) {
+      sink ^= touchLines(pending);
       let m = pending;
-      while (m != 0) {
-        const k = ctz(m);
-        m &= m - 1;
-        const a = load<usize>(groupLine + (<usize>k << 3));
-        if (a != 0) sink ^= load<u32>(a);
-      }
-      m = pending;
       while (m != 0) {
         const k = ctz(m);
         m &= m - 1;
@@ -224,13 +232,7 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
         store<i32>(groupSvc + q, slot);
         store<usize>(groupLine + (q << 1), slot >= 0 ? spAt(serviceSlotSp(slot)) : 0);
       }
-      m = pending;
-      while (m != 0) {
-        const k = ctz(m);
-        m &= m - 1;
-        const a = load<usize>(groupLine + (<usize>k << 3));
-        if (a != 0) sink ^= load<u32>(a);
-      }
+      sink ^= touchLines(pending);
       // The endpoint level in two loops, so that the touches again sit in a tight loop of their own: first what to
       // touch (computing the pick where it is known ahead), then the touches.
       m = pending;
@@ -261,13 +263,7 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
         for (let off: u32 = 64; off < bytes && off < 256; off += 64) sink ^= load<u32>(block + off);
         sink ^= load<u32>(clusterListPtr(block, n, groupCount(sp)));
       }
-      m = pending;
-      while (m != 0) {
-        const k = ctz(m);
-        m &= m - 1;
-        const a = load<usize>(groupLine + (<usize>k << 3));
-        if (a != 0) sink ^= load<u32>(a);
-      }
+      sink ^= touchLines(pending);
     }
     // Pass 3: the rest in order, with the sequential semantics (re-checking each hint).
     const noEviction = ctCount + GROUP <= ctMax;
