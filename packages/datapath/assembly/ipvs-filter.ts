@@ -4,69 +4,25 @@
 // interface kube-ipvs0 (every ClusterIP, external IP and load-balancer IP that is not one of the node's own).
 // The (ip, proto:port) RETURN rules before them are the virtual servers the batch already found.
 import { allocZeroed, fail, ST_OK, ST_BAD_ARGUMENT } from './core-state';
-import { rehash, deleteShift, firstEmpty } from './open-addressing';
+import { ipSetInit, ipSetHas, ipSetCount } from './ip-set';
 import { localAddressFlags, ADDR_KUBE_IPVS0 } from './nodes';
 
-// Addresses of every service-address entry, of any kind: 8-byte slots (entries on the address, IPv4); an entry
-// count of 0 is an empty slot.
-let addrSetPtr: usize = 0;
-let addrSetMask: u32 = 0;
-let addrSetCount: u32 = 0;
+/** Addresses of every service-address entry, of any kind, counted by entry. */
+const serviceAddresses: usize = memory.data(12);
 
 // KUBE-HEALTH-CHECK-NODE-PORT: one bit per port.
 let healthCheckPorts: usize = 0;
 
 export function initIpvsFilter(): void {
-  addrSetMask = 63;
-  addrSetPtr = allocZeroed(<usize>(addrSetMask + 1) << 3);
-  addrSetCount = 0;
+  ipSetInit(serviceAddresses);
   healthCheckPorts = allocZeroed(65536 >>> 3);
 }
 
-// @ts-ignore: decorator
-@inline function addrSetHash(ip: u32): u32 {
-  let h = ip * 0x85ebca6b;
-  h ^= h >>> 13;
-  h *= 0xc2b2ae35;
-  return h ^ (h >>> 16);
-}
-function addrSetHomeOf(p: usize, mask: u32): u32 { return addrSetHash(load<u32>(p, 4)) & mask; }
-
 /** Whether some service-address entry (ClusterIP, external IP or load-balancer IP, any port) is on `ip`. */
-export function isServiceAddress(ip: u32): bool {
-  let i = addrSetHash(ip) & addrSetMask;
-  while (true) {
-    const p = addrSetPtr + (<usize>i << 3);
-    if (load<u32>(p) == 0) return false;
-    if (load<u32>(p, 4) == ip) return true;
-    i = (i + 1) & addrSetMask;
-  }
-}
+export function isServiceAddress(ip: u32): bool { return ipSetHas(serviceAddresses, ip); }
 
 /** One more (delta 1) or one less (−1) service-address entry on `ip`. */
-export function serviceAddressRef(ip: u32, delta: i32): void {
-  let i = addrSetHash(ip) & addrSetMask;
-  while (true) {
-    const p = addrSetPtr + (<usize>i << 3);
-    const refs = <i32>load<u32>(p);
-    if (refs == 0) break;
-    if (load<u32>(p, 4) == ip) {
-      if (refs + delta > 0) store<u32>(p, <u32>(refs + delta));
-      else { deleteShift(addrSetPtr, addrSetMask, 3, 0, i, addrSetHomeOf); addrSetCount--; }
-      return;
-    }
-    i = (i + 1) & addrSetMask;
-  }
-  if (delta <= 0) return;
-  if ((addrSetCount + 1) * 2 > addrSetMask + 1) {
-    const oldSize = addrSetMask + 1;
-    addrSetMask = oldSize * 2 - 1;
-    addrSetPtr = rehash(addrSetPtr, oldSize, 3, 0, oldSize * 2, addrSetHomeOf);
-  }
-  const p = addrSetPtr + (<usize>firstEmpty(addrSetPtr, addrSetMask, 3, 0, addrSetHash(ip) & addrSetMask) << 3);
-  store<u32>(p, <u32>delta); store<u32>(p, ip, 4);
-  addrSetCount++;
-}
+export function serviceAddressRef(ip: u32, delta: i32): void { ipSetCount(serviceAddresses, ip, delta); }
 
 /** Whether `port` is in KUBE-HEALTH-CHECK-NODE-PORT. */
 // @ts-ignore: decorator

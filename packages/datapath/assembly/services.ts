@@ -5,6 +5,7 @@ import { releaseEndpoints } from './endpoints';
 import { recentForgetRemoved } from './recent';
 import { rehash, deleteShift, firstEmpty } from './open-addressing';
 import { initIpvsFilter, serviceAddressRef } from './ipvs-filter';
+import { ipSetInit, ipSetHas, ipSetCount, ipSetPtr, ipSetMask } from './ip-set';
 
 /** Address kinds of a service address entry (how kube-proxy reached the Service through it). */
 export const KIND_CLUSTER_IP: u32 = 0;
@@ -38,10 +39,8 @@ let svcCount: u32 = 0;
 // NodePort table: u32 per (protocol index, port), value spId + 1 (0 = none).
 let nodePortPtr: usize = 0;
 
-// The set of ClusterIPs (nftables' @cluster-ips): 16-byte slots (1 = used, IPv4, number of ClusterIP entries, 0).
-let cipPtr: usize = 0;
-let cipMask: u32 = 0;
-let cipCount: u32 = 0;
+/** The ClusterIPs (nftables' @cluster-ips), counted by entry. */
+const clusterIPs: usize = memory.data(12);
 
 export function initServices(spCap: u32, addrCap: u32): void {
   spCapacity = spCap < 1 ? 1 : spCap;
@@ -52,54 +51,12 @@ export function initServices(spCap: u32, addrCap: u32): void {
   svcPtr = allocZeroed(<usize>size * 32);
   svcCount = 0;
   nodePortPtr = allocZeroed(3 * 65536 * 4);
-  cipMask = 63;
-  cipPtr = allocZeroed(<usize>(cipMask + 1) << 4);
-  cipCount = 0;
+  ipSetInit(clusterIPs);
   initIpvsFilter();
 }
 
-// @ts-ignore: decorator
-@inline function cipHash(ip: u32): u32 {
-  const h = ip * 0x9e3779b1;
-  return h ^ (h >>> 16);
-}
-function cipHomeOf(p: usize, mask: u32): u32 { return cipHash(load<u32>(p, 4)) & mask; }
-
 /** Whether `ip` is some service-port's ClusterIP (on any port or protocol). */
-export function isClusterIP(ip: u32): bool {
-  let i = cipHash(ip) & cipMask;
-  while (true) {
-    const p = cipPtr + (<usize>i << 4);
-    if (load<u32>(p) == 0) return false;
-    if (load<u32>(p, 4) == ip) return true;
-    i = (i + 1) & cipMask;
-  }
-}
-
-/** Counts one more (delta 1) or one less (−1) ClusterIP entry on `ip`. */
-function clusterIPRef(ip: u32, delta: i32): void {
-  let i = cipHash(ip) & cipMask;
-  while (true) {
-    const p = cipPtr + (<usize>i << 4);
-    if (load<u32>(p) == 0) break;
-    if (load<u32>(p, 4) == ip) {
-      const refs = <i32>load<u32>(p, 8) + delta;
-      if (refs > 0) store<u32>(p, <u32>refs, 8);
-      else { deleteShift(cipPtr, cipMask, 4, 0, i, cipHomeOf); cipCount--; }
-      return;
-    }
-    i = (i + 1) & cipMask;
-  }
-  if (delta <= 0) return;
-  if ((cipCount + 1) * 2 > cipMask + 1) {
-    const oldSize = cipMask + 1;
-    cipMask = oldSize * 2 - 1;
-    cipPtr = rehash(cipPtr, oldSize, 4, 0, oldSize * 2, cipHomeOf);
-  }
-  const p = cipPtr + (<usize>firstEmpty(cipPtr, cipMask, 4, 0, cipHash(ip) & cipMask) << 4);
-  store<u32>(p, 1); store<u32>(p, ip, 4); store<u32>(p, <u32>delta, 8);
-  cipCount++;
-}
+export function isClusterIP(ip: u32): bool { return ipSetHas(clusterIPs, ip); }
 
 // @ts-ignore: decorator
 @inline export function spAt(id: u32): usize { return spPtr + <usize>id * SP_SIZE; }
@@ -193,7 +150,7 @@ function svcHomeOf(p: usize, mask: u32): u32 { return svcHash(load<u32>(p), load
 export function setServiceSlotRanges(slot: i32, list: usize): void { store<u32>(svcPtr + (<usize>slot << 5), <u32>list, 28); }
 
 function svcInsert(key: u32, ip: u32, sp: u32, kind: u32): void {
-  if (kind == KIND_CLUSTER_IP) clusterIPRef(ip, 1);
+  if (kind == KIND_CLUSTER_IP) ipSetCount(clusterIPs, ip, 1);
   serviceAddressRef(ip, 1);
   const p = svcPtr + (<usize>firstEmpty(svcPtr, svcMask, 5, 0, svcHome(key, ip)) << 5);
   store<u32>(p, key); store<u32>(p, ip, 4); store<u32>(p, sp, 20); store<u32>(p, kind, 24);
@@ -202,7 +159,7 @@ function svcInsert(key: u32, ip: u32, sp: u32, kind: u32): void {
 
 function svcDeleteAt(slot: u32): void {
   const p = svcPtr + (<usize>slot << 5);
-  if (load<u32>(p, 24) == KIND_CLUSTER_IP) clusterIPRef(load<u32>(p, 4), -1);
+  if (load<u32>(p, 24) == KIND_CLUSTER_IP) ipSetCount(clusterIPs, load<u32>(p, 4), -1);
   serviceAddressRef(load<u32>(p, 4), -1);
   const ranges = load<u32>(p, 28);
   if (ranges != 0) heap.free(<usize>ranges);
@@ -226,8 +183,8 @@ export function coreAddServiceAddress(proto: u32, ip: u32, port: u32, sp: u32, k
     const other = serviceSlotSp(found);
     if (other != sp) return fail(ST_CONFLICT, <i32>other);
     const was = serviceSlotKind(found);
-    if (was != kind && was == KIND_CLUSTER_IP) clusterIPRef(ip, -1);
-    if (was != kind && kind == KIND_CLUSTER_IP) clusterIPRef(ip, 1);
+    if (was != kind && was == KIND_CLUSTER_IP) ipSetCount(clusterIPs, ip, -1);
+    if (was != kind && kind == KIND_CLUSTER_IP) ipSetCount(clusterIPs, ip, 1);
     // Source ranges belong to load-balancer IPs only.
     if (kind != KIND_LOAD_BALANCER_IP && serviceSlotRanges(found) != 0) {
       heap.free(serviceSlotRanges(found));
@@ -284,7 +241,7 @@ export function svcTableLayout(which: u32): u32 {
     case 0: return <u32>svcPtr;
     case 1: return svcMask;
     case 2: return <u32>nodePortPtr;
-    case 3: return <u32>cipPtr;
-    default: return cipMask;
+    case 3: return <u32>ipSetPtr(clusterIPs);
+    default: return ipSetMask(clusterIPs);
   }
 }

@@ -156,8 +156,8 @@ export class TypedArrayKernel {
           // nftables: ClusterIP on an unknown port → REJECT; unallocated service-CIDR address → DROP.
           let hh = Math.imul(dst, 0x9e3779b1) >>> 0;
           hh ^= hh >>> 16;
-          for (let j = hh & cipMask; mem[cipBase + j * 4] !== 0; j = (j + 1) & cipMask) {
-            if (mem[cipBase + j * 4 + 1] === dst) { verdict = Verdict.REJECT; break; }
+          for (let j = hh & cipMask; mem[cipBase + j * 2] !== 0; j = (j + 1) & cipMask) { // 8-byte slots: count, address
+            if (mem[cipBase + j * 2 + 1] === dst) { verdict = Verdict.REJECT; break; }
           }
           if (verdict === Verdict.PASS && (nflags & 16) !== 0 && ((dst & mem[nb + 6]!) >>> 0) === mem[nb + 5]) verdict = Verdict.DROP;
         }
