@@ -6,7 +6,6 @@
 // Runs as root with `ip` and iptables; otherwise it reports itself skipped with the reason (fails under CI=true).
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EndpointSlice, Service } from '../../src/api/core.js';
 import type { Protocol } from '../../src/api/meta.js';
 import { cniIptablesRules } from '../../src/cni/iptables.js';
 import { resolveKubeProxyConfiguration } from '../../src/proxy/config.js';
@@ -15,7 +14,8 @@ import { explainIptables, interpreterPacketOf } from '../../src/proxy/interprete
 import { parseIptables } from '../../src/proxy/interpreter/ruleset.js';
 import { renderIptablesSave } from '../../src/proxy/iptables/save.js';
 import { buildProxyServiceState } from '../../src/proxy/service-port.js';
-import { type Listener, TestNamespace, connectOnce, kernelCapability, requireKernel, runCommand, startListeners } from '../support/kernel.js';
+import { makeService, makeSlice } from '../proxy-modes/fixtures.js';
+import { TestNamespace, listenersOf, connectOnce, kernelCapability, requireKernel, runCommand, startListeners } from '../support/kernel.js';
 
 const capability = kernelCapability(['iptables']);
 if (capability.reason !== undefined) console.warn(`iptables kernel test skipped: ${capability.reason}`);
@@ -24,56 +24,33 @@ else console.info(`iptables kernel test: ${capability.iptablesVersion} (${capabi
 const NODE_IP = '192.168.0.2';
 const NODE = 'node-a';
 
-function svc(namespace: string, name: string, spec: Service['spec']): Service {
-  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec };
-}
-function slice(namespace: string, name: string, endpoints: EndpointSlice['endpoints'], port: number, portName: string, protocol: Protocol = 'TCP'): EndpointSlice {
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: `${name}-1`, namespace, labels: { 'kubernetes.io/service-name': name } },
-    addressType: 'IPv4',
-    endpoints,
-    ports: [{ name: portName, port, protocol }],
-  };
-}
+const ep = (port: number, name: string, protocol: Protocol = 'TCP') => [{ name, port, protocol }];
 
 // Endpoints are addresses on lo of the namespace, so every connection stays inside it.
 const services = [
-  svc('shop', 'web', { clusterIP: '172.30.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] }),
-  svc('shop', 'api', { type: 'NodePort', clusterIP: '172.30.0.11', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080, targetPort: 8081 }] }),
-  svc('kube-system', 'dns', { clusterIP: '172.30.0.12', ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 5353 }] }),
-  svc('shop', 'empty', { type: 'NodePort', clusterIP: '172.30.0.13', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30081 }] }),
-  svc('shop', 'local', { type: 'NodePort', externalTrafficPolicy: 'Local', clusterIP: '172.30.0.14', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30082, targetPort: 8082 }] }),
-  svc('shop', 'sticky', {
+  makeService('shop', 'web', { clusterIP: '172.30.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] }),
+  makeService('shop', 'api', { type: 'NodePort', clusterIP: '172.30.0.11', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080, targetPort: 8081 }] }),
+  makeService('kube-system', 'dns', { clusterIP: '172.30.0.12', ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 5353 }] }),
+  makeService('shop', 'empty', { type: 'NodePort', clusterIP: '172.30.0.13', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30081 }] }),
+  makeService('shop', 'local', { type: 'NodePort', externalTrafficPolicy: 'Local', clusterIP: '172.30.0.14', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30082, targetPort: 8082 }] }),
+  makeService('shop', 'sticky', {
     clusterIP: '172.30.0.15',
     sessionAffinity: 'ClientIP',
     sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } },
     ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8083 }],
   }),
-  svc('shop', 'three', { clusterIP: '172.30.0.16', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8084 }] }),
+  makeService('shop', 'three', { clusterIP: '172.30.0.16', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8084 }] }),
 ];
 const endpointSlices = [
-  slice('shop', 'web', [{ addresses: ['10.180.0.1'], nodeName: NODE }, { addresses: ['10.180.0.2'], nodeName: NODE }], 8080, 'http'),
-  slice('shop', 'api', [{ addresses: ['10.180.0.3'], nodeName: NODE }], 8081, 'http'),
-  slice('kube-system', 'dns', [{ addresses: ['10.180.0.4'], nodeName: NODE }], 5353, 'dns', 'UDP'),
+  makeSlice('shop', 'web', [{ addresses: ['10.180.0.1'], nodeName: NODE }, { addresses: ['10.180.0.2'], nodeName: NODE }], ep(8080, 'http')),
+  makeSlice('shop', 'api', [{ addresses: ['10.180.0.3'], nodeName: NODE }], ep(8081, 'http')),
+  makeSlice('kube-system', 'dns', [{ addresses: ['10.180.0.4'], nodeName: NODE }], ep(5353, 'dns', 'UDP')),
   // On another node: eTP Local has no local endpoint, but the node's own traffic is routed to all endpoints.
-  slice('shop', 'local', [{ addresses: ['10.180.0.5'], nodeName: 'node-b' }], 8082, 'http'),
-  slice('shop', 'sticky', [{ addresses: ['10.180.0.6'], nodeName: NODE }, { addresses: ['10.180.0.7'], nodeName: NODE }], 8083, 'http'),
-  slice('shop', 'three', [{ addresses: ['10.180.0.8'] }, { addresses: ['10.180.0.9'] }, { addresses: ['10.180.0.10'] }], 8084, 'http'),
+  makeSlice('shop', 'local', [{ addresses: ['10.180.0.5'], nodeName: 'node-b' }], ep(8082, 'http')),
+  makeSlice('shop', 'sticky', [{ addresses: ['10.180.0.6'], nodeName: NODE }, { addresses: ['10.180.0.7'], nodeName: NODE }], ep(8083, 'http')),
+  makeSlice('shop', 'three', [{ addresses: ['10.180.0.8'] }, { addresses: ['10.180.0.9'] }, { addresses: ['10.180.0.10'] }], ep(8084, 'http')),
 ];
-const LISTENERS: Listener[] = [
-  { ip: '10.180.0.1', port: 8080, protocol: 'TCP' },
-  { ip: '10.180.0.2', port: 8080, protocol: 'TCP' },
-  { ip: '10.180.0.3', port: 8081, protocol: 'TCP' },
-  { ip: '10.180.0.4', port: 5353, protocol: 'UDP' },
-  { ip: '10.180.0.5', port: 8082, protocol: 'TCP' },
-  { ip: '10.180.0.6', port: 8083, protocol: 'TCP' },
-  { ip: '10.180.0.7', port: 8083, protocol: 'TCP' },
-  { ip: '10.180.0.8', port: 8084, protocol: 'TCP' },
-  { ip: '10.180.0.9', port: 8084, protocol: 'TCP' },
-  { ip: '10.180.0.10', port: 8084, protocol: 'TCP' },
-];
+const LISTENERS = listenersOf(endpointSlices);
 const LOCAL_ADDRESSES = [NODE_IP, ...new Set(LISTENERS.map((l) => l.ip))];
 
 // EKS defaults (no clusterCIDR, so no local detector). nfacct counters are not created here, so kube-proxy

@@ -12,7 +12,7 @@ import { nftRuleText, printNftablesRuleset } from '../../src/proxy/nftables/prin
 import type { NftRuleset } from '../../src/proxy/nftables/ruleset.js';
 import { buildProxyServiceState } from '../../src/proxy/service-port.js';
 import { makeService, makeSlice } from '../proxy-modes/fixtures.js';
-import { type Listener, TestNamespace, connectOnce, kernelCapability, requireKernel, startListeners } from '../support/kernel.js';
+import { TestNamespace, listenersOf, connectOnce, kernelCapability, requireKernel, startListeners } from '../support/kernel.js';
 
 const capability = kernelCapability(['nft']);
 if (capability.reason !== undefined) console.warn(`nftables kernel test skipped: ${capability.reason}`);
@@ -66,16 +66,7 @@ const endpointSlices = [
   makeSlice('shop', 'lb-closed', [{ addresses: ['10.180.0.8'], nodeName: 'node-a' }], ep(8085, 'http')),
   makeSlice('shop', 'sticky', [{ addresses: ['10.180.0.6'], nodeName: 'node-a' }, { addresses: ['10.180.0.7'], nodeName: 'node-a' }], ep(8083, 'http')),
 ];
-const LISTENERS: Listener[] = [
-  { ip: '10.180.0.1', port: 8080, protocol: 'TCP' },
-  { ip: '10.180.0.2', port: 8080, protocol: 'TCP' },
-  { ip: '10.180.0.3', port: 8081, protocol: 'TCP' },
-  { ip: '10.180.0.4', port: 5353, protocol: 'UDP' },
-  { ip: '10.180.0.5', port: 8082, protocol: 'TCP' },
-  { ip: '10.180.0.6', port: 8083, protocol: 'TCP' },
-  { ip: '10.180.0.7', port: 8083, protocol: 'TCP' },
-  { ip: '10.180.0.8', port: 8085, protocol: 'TCP' },
-];
+const LISTENERS = listenersOf(endpointSlices);
 const LOCAL_ADDRESSES = [NODE_IP, ...new Set(LISTENERS.map((l) => l.ip))];
 
 const ruleset: NftRuleset = buildNftablesRuleset({

@@ -4,6 +4,7 @@
 import { type ChildProcess, type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Protocol } from '../../src/api/meta.js';
+import type { EndpointSlice } from '../../src/api/core.js';
 
 export function runCommand(cmd: string, args: string[], input?: string): SpawnSyncReturns<string> {
   return spawnSync(cmd, args, { encoding: 'utf8', input, timeout: 20_000 });
@@ -118,6 +119,23 @@ export interface Listener {
   ip: string;
   port: number;
   protocol: Protocol;
+}
+
+/** One listener per endpoint address × port of the slices (each once): the servers a test's Services lead to. */
+export function listenersOf(slices: readonly EndpointSlice[]): Listener[] {
+  const seen = new Map<string, Listener>();
+  for (const slice of slices) {
+    for (const endpoint of slice.endpoints) {
+      for (const ip of endpoint.addresses) {
+        for (const port of slice.ports ?? []) {
+          if (port.port === undefined) continue; // a port-less slice leads nowhere to listen on
+          const listener: Listener = { ip, port: port.port, protocol: port.protocol ?? 'TCP' };
+          seen.set(`${ip} ${listener.port} ${listener.protocol}`, listener);
+        }
+      }
+    }
+  }
+  return [...seen.values()];
 }
 
 // Every endpoint answers with its own IP:port, so the client learns which one accepted the connection.
