@@ -1,29 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import type { CniIpamJson } from '../src/commands/cni.js';
 import { foldAddresses } from '../src/commands/cni.js';
-import { run } from '../src/run.js';
+import { cli, tempDir } from './support.js';
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
-
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'kube-netsim-cni-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
+const { path, file } = tempDir('kube-netsim-cni-');
 
 describe('kube-netsim cni max-pods', () => {
   it('prints the known values as JSON', async () => {
@@ -139,7 +120,7 @@ describe('kube-netsim cni ipam', () => {
     expect(json.subnets.find((s) => s.id === 'subnet-a')).toMatchObject({ size: 16, reserved: 5, inUse: 8, free: 3 });
     expect(json.events.some((e) => e.reason === 'InsufficientFreeAddressesInSubnet')).toBe(true);
 
-    const text = await cli('cni', 'ipam', '-f', join(dir, 'tiny.yaml'));
+    const text = await cli('cni', 'ipam', '-f', path('tiny.yaml'));
     expect(text.out).toContain('6 assigned, 0 warm');
     expect(text.out).toMatch(/eth1\s+eni-[0-9a-f]{17}\s+subnet-a 10\.0\.0\.0\/28/);
     expect(text.out).toContain("subnet doesn't seem to have enough IPs/Prefixes");
@@ -156,7 +137,7 @@ describe('kube-netsim cni ipam', () => {
   });
 
   it('exits 2 for an unknown node, naming the nodes', async () => {
-    const r = await cli('cni', 'ipam', '-f', join(dir, 'tiny.yaml'), '--node', 'nope');
+    const r = await cli('cni', 'ipam', '-f', path('tiny.yaml'), '--node', 'nope');
     expect(r.code).toBe(2);
     expect(r.err).toContain('no node nope; nodes: ip-10-0-0-4.us-west-2.compute.internal');
   });

@@ -1,20 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../src/run.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cli, tempDir } from './support.js';
 import { type DemoDnsJson, type DemoLocalhostJson, examplePath } from '../src/commands/demo.js';
 import type { NodeJson, PodJson, ServiceJson, WarningJson } from '../src/commands/inspect.js';
 import { readManifests } from '@kube-netsim/model/manifests';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
 
 interface InventoryJson {
   cluster: { name: string; serviceCIDR: string; proxyMode: string };
@@ -24,17 +16,7 @@ interface InventoryJson {
   ignored: { kind: string; name: string; reason: string | null; at: string | null }[];
 }
 
-let dir: string;
-const file = (name: string, text: string) => {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-};
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'kube-netsim-cli-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { path, file } = tempDir('kube-netsim-cli-');
 
 const web = (replicas: string, extra = '') => `apiVersion: apps/v1
 kind: Deployment
@@ -120,7 +102,7 @@ describe('kube-netsim inspect', () => {
   });
 
   it('reads several files and directories; lists ignored kinds with where they are', async () => {
-    const sub = join(dir, 'app');
+    const sub = path('app');
     mkdirSync(sub, { recursive: true });
     writeFileSync(join(sub, 'web.yaml'), web('2'));
     writeFileSync(join(sub, 'cm.yml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\n');
@@ -150,9 +132,9 @@ describe('kube-netsim inspect', () => {
   });
 
   it('a missing file: exit 2 naming the path', async () => {
-    const { code, err } = await cli('inspect', '-f', join(dir, 'nope.yaml'));
+    const { code, err } = await cli('inspect', '-f', path('nope.yaml'));
     expect(code).toBe(2);
-    expect(err).toBe(`error: cannot read ${join(dir, 'nope.yaml')}: no such file or directory\n`);
+    expect(err).toBe(`error: cannot read ${path('nope.yaml')}: no such file or directory\n`);
   });
 
   it('without -f: a usage error, exit 2', async () => {

@@ -1,16 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseIptables } from '@kube-netsim/model/proxy';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../src/run.js';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cli, tempDir } from './support.js';
 
 // Observed state as `kubectl get -o yaml` would give it: Services with addresses, EndpointSlices, no Node objects.
 const OBSERVED = `apiVersion: v1
@@ -41,18 +31,11 @@ spec:
 `;
 const NODE = ['--node', 'ip-10-0-1-23.ec2.internal', '--node-ip', '10.0.1.23'];
 
-let dir: string;
+const { path, file } = tempDir('kube-netsim-proxy-');
 let manifests: string;
-const file = (name: string, text: string) => {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-};
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'kube-netsim-proxy-'));
   manifests = file('observed.yaml', OBSERVED);
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('kube-netsim proxy rules', () => {
   it('prints the iptables-restore input of a full sync (filter then nat)', async () => {
@@ -105,7 +88,7 @@ describe('kube-netsim proxy rules', () => {
     const noIP = await cli('proxy', 'rules', '-f', manifests, '--node', 'ip-10-0-1-23.ec2.internal');
     expect(noIP.code).toBe(2);
     expect(noIP.err).toContain('--node-ip');
-    expect((await cli('proxy', 'rules', '-f', join(dir, 'missing.yaml'), ...NODE)).code).toBe(2);
+    expect((await cli('proxy', 'rules', '-f', path('missing.yaml'), ...NODE)).code).toBe(2);
   });
 });
 
