@@ -10,34 +10,7 @@ import { PacketBatch, ResultFlag, Verdict, loadDatapathSync, type Datapath, type
 import { ReferenceDatapath, TypedArrayKernel } from '../../packages/datapath/src/reference/index.js';
 import type { BenchRow, SuiteContext, SuiteResult } from '../suite.js';
 import { probeMemory } from '../lib/memory-probe.js';
-
-const NODES = 10;
-const EPS = 10;
-const CLUSTER_IP = (sp: number) => 0x0a600001 + sp; // 10.96.0.1 + sp
-const EP_IP = (sp: number, j: number) => 0x0a010000 + sp * 16 + j;
-const POD_CIDR = '10.0.0.0/8';
-
-/** Endpoint records of one service-port (4 u32 each). */
-function records(sp: number, generation = 0): Uint32Array {
-  const r = new Uint32Array(EPS * 4);
-  for (let j = 0; j < EPS; j++) r.set([EP_IP(sp, j) + generation * 0x100000, 8080 | 0x70000 /* ready, serving */, j % NODES, sp * EPS + j], j * 4);
-  return r;
-}
-
-/** Builds nodes and the shared tables; returns milliseconds. */
-function build(dp: Datapath, spCount: number, prepared: Uint32Array[]): number {
-  const t0 = performance.now();
-  for (let n = 0; n < NODES; n++) {
-    dp.addNode({ mode: 'iptables', localTrafficDetector: POD_CIDR });
-    dp.setLocalAddress(n, 0xc0a80001 + n);
-  }
-  for (let sp = 0; sp < spCount; sp++) {
-    dp.setServicePort(sp, {});
-    dp.addServiceAddress('TCP', CLUSTER_IP(sp), 80, sp);
-    dp.setEndpointRecords(sp, prepared[sp]!);
-  }
-  return performance.now() - t0;
-}
+import { CLUSTER_IP, EPS, EP_IP, NODES, NewConnectionLoad, POD_CIDR, build, fillNew, records } from '../lib/datapath-scenario.js';
 
 /** The same nodes and tables in the readable reference. */
 function buildReference(spCount: number, options: { seed: number; conntrackMax: number }): ReferenceDatapath {
@@ -59,23 +32,6 @@ function rules(spCount: number): Uint32Array {
   const r = new Uint32Array(spCount * 4);
   for (let sp = 0; sp < spCount; sp++) r.set([6, CLUSTER_IP(sp), 80, sp], sp * 4);
   return r;
-}
-
-/** Writes `count` new connections (flow numbers from `first`) into a batch: unique 5-tuples, random service-ports. */
-function fillNew(batch: PacketBatch, first: number, count: number, spCount: number): void {
-  const w = batch.packets;
-  for (let i = 0; i < count; i++) {
-    const f = first + i;
-    const sp = Math.imul(f, 0x9e3779b1) >>> 0;
-    w[i * 8] = 0;
-    w[i * 8 + 1] = 0;
-    w[i * 8 + 2] = 6;
-    w[i * 8 + 3] = 0x0a000000 + (f >>> 15);
-    w[i * 8 + 4] = 1024 + (f & 0x7fff);
-    w[i * 8 + 5] = CLUSTER_IP(sp % spCount);
-    w[i * 8 + 6] = 80;
-    w[i * 8 + 7] = 0;
-  }
 }
 
 function toObjects(batch: PacketBatch, count: number): PacketInput[] {
@@ -120,39 +76,6 @@ function rate(scenario: string, contender: string, t: Timing, baseline?: Timing)
   const row: BenchRow = { scenario, contender, 'packets/s': Math.round(t.perSecond), 'packets/CPU-s': t.perCpuSecond ? Math.round(t.perCpuSecond) : '', '±%': t.rme };
   if (baseline) row['wasm ×'] = Number((baseline.perSecond / t.perSecond).toFixed(2));
   return row;
-}
-
-/**
- * New connections against a conntrack of `slots` slots held between 50 % and ~69 % full: unassured entries live 8 s,
- * time advances 1 s per batch, a sweep runs before the table would pass 11/16 full (about every third batch). `prepare` does the clock and the sweep (and writes
- * the next batch of new flows); `process` is the batch call alone.
- */
-class NewConnectionLoad {
-  flow = 0;
-  minEntries = Infinity;
-  maxEntries = 0;
-  constructor(readonly dp: Datapath, readonly batch: PacketBatch, readonly spCount: number, readonly size: number) {
-    dp.setConntrackTimeouts('TCP', 8, 432000);
-    for (let t = 0; t < 8; t++) { this.prepare(); this.process(); } // pre-fill: 8 live batches = 50 % of the slots
-    this.minEntries = Infinity;
-    this.maxEntries = 0;
-  }
-  /** Clock, sweep: the expiry work that keeps the load in its band (a sweep before the table passes 11/16 full). */
-  expire(): void {
-    this.dp.advanceTime(1);
-    if (this.dp.conntrackStats().entries + this.size > 11 * this.size) this.dp.sweep();
-  }
-  fill(): void {
-    fillNew(this.batch, this.flow, this.size, this.spCount);
-    this.flow += this.size;
-  }
-  prepare(): void { this.expire(); this.fill(); }
-  process(): void {
-    this.dp.processBatch(this.batch, this.size);
-    const e = this.dp.conntrackStats().entries;
-    this.minEntries = Math.min(this.minEntries, e);
-    this.maxEntries = Math.max(this.maxEntries, e);
-  }
 }
 
 export default async function datapathBench(ctx: SuiteContext): Promise<SuiteResult> {
