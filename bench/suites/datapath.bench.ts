@@ -149,6 +149,10 @@ export default async function datapathBench(ctx: SuiteContext): Promise<SuiteRes
     const label = `new connections, ${spCount.toLocaleString('en-US')} service-ports, conntrack ${Math.round((100 * load.minEntries) / ctSlots)}–${Math.round((100 * load.maxEntries) / ctSlots)} % of ${ctSlots.toLocaleString('en-US')} slots`;
     rows.push(rate(label, 'wasm', r));
     rows.push(rate(`${label}, including the clock and sweeps`, 'wasm', withExpiry));
+    if (spCount === SP) {
+      const sweeps = [...load.sweepMs].sort((a, b) => a - b);
+      rows.push({ scenario: `conntrack sweep of ${ctSlots.toLocaleString('en-US')} slots at ${Math.round((100 * load.maxEntries) / ctSlots)} % load, a third of the entries expired`, contender: 'wasm', metric: 'ms (median)', value: Number(sweeps[sweeps.length >> 1]!.toFixed(2)) });
+    }
     newRates.set(`wasm ${spCount}`, r.perSecond);
     if (spCount === SP) {
       const bytes = dp.conntrackBytes;
