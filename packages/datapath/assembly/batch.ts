@@ -273,7 +273,7 @@ export function coreProcessBatch(inPtr: usize, outPtr: usize, n: u32): u32 {
       m &= m - 1;
       const q = <usize>k << 2;
       processOne(inPtr + (<usize>(base + k) << 5), outPtr + <usize>(base + k) * RESULT_SIZE, load<u32>(groupHashes + q),
-        load<i32>(groupCt + q), load<i32>(groupSvc + q), misses != 0 ? load<i32>(groupPick + q) : -1, noEviction);
+        load<i32>(groupCt + q), load<i32>(groupSvc + q), load<i32>(groupPick + q), noEviction);
     }
   }
   prefetchSink ^= sink;
