@@ -3,11 +3,18 @@
 // the pool's cooldown ago). Allocation takes the lowest-index free slot that is not cooling: the simulator's
 // deterministic choice (ipamd walks Go maps, whose order is random).
 //
-// Pool header (32 bytes):
+// Pool header (48 bytes):
 //   [0] slot capacity (multiple of 32)  [4] extent (highest slot index ever present + 1)  [8] present count
 //   [12] assigned count  [16] cooldown seconds  [20] free-mask ptr  [24] present-mask ptr  [28] freeableAt ptr
+//   [32] cooledBy: the latest freeableAt ever written (an upper bound), so at now ≥ cooledBy no slot is cooling
+//   [36..48) unused
 // Struct of arrays: allocation scans one bit per slot (a 32-slot word with ctz), and reads freeableAt (u32 seconds)
-// only for free slots, so a full or cooling pool costs a few word reads rather than a walk over slot records.
+// only for free slots, so a full or cooling pool costs a few word reads rather than a walk over slot records; once
+// `now` has passed cooledBy it reads no freeableAt at all (the usual case: a zero cooldown, or no recent release).
+//
+// Batches (ipPoolReleaseMany, ipPoolAllocateBatch, ipPoolReleaseBatch) take u32 arrays in linear memory, so one
+// call does the work of hundreds: a per-op call across the JS↔WASM boundary costs about what a 16-slot pool's whole
+// operation costs. A refused batch sets ipPoolBatchFailedAt() to the element that refused it.
 
 import {
   KIND_POOL, STATUS_BAD_CAPACITY, STATUS_BAD_HANDLE, STATUS_BAD_RANGE, STATUS_BAD_SLOT, STATUS_OK,
@@ -16,7 +23,7 @@ import {
 } from './tables-handles';
 import { allocZeroed, growZeroed } from './core-state';
 
-const HEADER: usize = 32;
+const HEADER: usize = 48;
 /** Most slots a pool can hold (a /16 worth of addresses). Mirrored in src/abi-tables.ts. */
 const MAX_SLOTS: u32 = 1 << 16;
 
@@ -36,6 +43,10 @@ const COUNT_AVAILABLE: u32 = 3;
 @inline function presentMask(p: usize): usize { return <usize>load<u32>(p, 24); }
 // @ts-ignore: decorator
 @inline function freeableAt(p: usize): usize { return <usize>load<u32>(p, 28); }
+
+/** Second from which no slot of the pool is cooling (every freeableAt ≤ it). */
+// @ts-ignore: decorator
+@inline function cooledBy(p: usize): u32 { return load<u32>(p, 32); }
 
 // @ts-ignore: decorator
 @inline function bitGet(mask: usize, i: u32): bool {
@@ -76,6 +87,13 @@ function firstAvailable(p: usize, now: u32): i32 {
   const fm = freeMask(p);
   const fa = freeableAt(p);
   const words = (load<u32>(p, 4) + 31) >> 5;
+  if (cooledBy(p) <= now) {
+    for (let w: u32 = 0; w < words; w++) {
+      const bits = load<u32>(fm + (<usize>w << 2));
+      if (bits != 0) return <i32>((w << 5) | <u32>ctz<u32>(bits));
+    }
+    return -1;
+  }
   for (let w: u32 = 0; w < words; w++) {
     let bits = load<u32>(fm + (<usize>w << 2));
     while (bits != 0) {
@@ -91,6 +109,43 @@ function firstAvailable(p: usize, now: u32): i32 {
 @inline function take(p: usize, slot: u32): void {
   bitClear(freeMask(p), slot);
   store<u32>(p, load<u32>(p, 12) + 1, 12);
+}
+
+/**
+ * Assigns up to `count` slots, lowest first, as `count` ipPoolAllocate calls would, writing their indices (u32) at
+ * `out`; returns how many. One pass over the free bitmap: taking slot i makes nothing below i available, so the
+ * scan never restarts from word 0.
+ */
+function allocateInto(p: usize, count: u32, now: u32, out: usize): u32 {
+  const fm = freeMask(p);
+  const fa = freeableAt(p);
+  const words = (load<u32>(p, 4) + 31) >> 5;
+  const noneCooling = cooledBy(p) <= now;
+  let n: u32 = 0;
+  for (let w: u32 = 0; w < words && n < count; w++) {
+    const at = fm + (<usize>w << 2);
+    let bits = load<u32>(at);
+    if (bits == 0) continue;
+    let taken: u32 = 0;
+    while (bits != 0 && n < count) {
+      const bit = bits & (~bits + 1);
+      const slot = (w << 5) | <u32>ctz<u32>(bits);
+      bits ^= bit;
+      if (!noneCooling && load<u32>(fa + (<usize>slot << 2)) > now) continue;
+      taken |= bit;
+      store<u32>(out + (<usize>n << 2), slot);
+      n++;
+    }
+    store<u32>(at, load<u32>(at) & ~taken);
+  }
+  store<u32>(p, load<u32>(p, 12) + n, 12);
+  return n;
+}
+
+/** Records that a release wrote freeableAt = `until`. */
+// @ts-ignore: decorator
+@inline function noteCooling(p: usize, until: u32): void {
+  if (until > cooledBy(p)) store<u32>(p, until, 32);
 }
 
 /**
@@ -217,15 +272,7 @@ export function ipPoolAllocateMany(handle: i32, count: u32, now: u32, outPtr: us
   const p = handleResolve(handle, KIND_POOL);
   if (p == 0) return -STATUS_BAD_HANDLE;
   if (count > MAX_SLOTS || !inMemory(outPtr, <u64>count << 2)) return -STATUS_BAD_RANGE;
-  let n: u32 = 0;
-  while (n < count) {
-    const slot = firstAvailable(p, now);
-    if (slot < 0) break;
-    take(p, <u32>slot);
-    store<u32>(outPtr + (<usize>n << 2), <u32>slot);
-    n++;
-  }
-  return <i32>n;
+  return <i32>allocateInto(p, count, now, outPtr);
 }
 
 // @ts-ignore: decorator
@@ -241,6 +288,7 @@ function scanAligned(p: usize, blockSize: u32, now: u32, first: bool): i32 {
   const fm = freeMask(p);
   const fa = freeableAt(p);
   const bitsOfBlock = blockBits(blockSize);
+  const noneCooling = cooledBy(p) <= now;
   let count: i32 = 0;
   for (let w: u32 = 0, words = (load<u32>(p, 4) + 31) >> 5; w < words; w++) {
     const bits = load<u32>(fm + (<usize>w << 2));
@@ -249,7 +297,7 @@ function scanAligned(p: usize, blockSize: u32, now: u32, first: bool): i32 {
       if (((bits >> off) & bitsOfBlock) != bitsOfBlock) continue;
       const base = (w << 5) | off;
       let cooled = true;
-      for (let k: u32 = 0; k < blockSize; k++) {
+      for (let k: u32 = 0; k < blockSize && !noneCooling; k++) {
         if (load<u32>(fa + (<usize>(base + k) << 2)) > now) { cooled = false; break; }
       }
       if (!cooled) continue;
@@ -317,6 +365,7 @@ export function ipPoolRelease(handle: i32, slot: u32, now: u32): i32 {
   bitSet(freeMask(p), slot);
   store<u32>(freeableAt(p) + (<usize>slot << 2), <u32>until);
   store<u32>(p, load<u32>(p, 12) - 1, 12);
+  noteCooling(p, <u32>until);
   return STATUS_OK;
 }
 
@@ -343,6 +392,7 @@ export function ipPoolReleaseRange(handle: i32, first: u32, count: u32, now: u32
     store<u32>(freeableAt(p) + (<usize>slot << 2), <u32>until);
   }
   store<u32>(p, load<u32>(p, 12) - count, 12);
+  noteCooling(p, <u32>until);
   return STATUS_OK;
 }
 
@@ -375,6 +425,7 @@ export function ipPoolCount(handle: i32, which: u32, now: u32): i32 {
   if (which == COUNT_ASSIGNED) return <i32>load<u32>(p, 12);
   if (which > COUNT_AVAILABLE) return -STATUS_BAD_RANGE;
   let cooling: u32 = 0;
+  if (cooledBy(p) <= now) return which == COUNT_COOLING ? 0 : <i32>(load<u32>(p, 8) - load<u32>(p, 12));
   const fm = freeMask(p);
   const fa = freeableAt(p);
   for (let w: u32 = 0, words = (load<u32>(p, 4) + 31) >> 5; w < words; w++) {
@@ -401,4 +452,160 @@ export function ipPoolCooldown(handle: i32): u32 {
   if (p == 0) { setStatus(STATUS_BAD_HANDLE); return 0; }
   setStatus(STATUS_OK);
   return load<u32>(p, 16);
+}
+
+// ---- Batches ----
+
+/** The element that refused the last refused batch call (a slot's position, or a pool's for BAD_HANDLE). */
+let batchFailedAt: u32 = 0;
+
+/** Where the last refused batch call stopped: the index into `slots` (or `handles` for BAD_HANDLE / BAD_RANGE on a count). */
+export function ipPoolBatchFailedAt(): u32 { return batchFailedAt; }
+
+// @ts-ignore: decorator
+@inline function refuse(status: i32, at: u32): i32 {
+  batchFailedAt = at;
+  return status;
+}
+
+/** Why markReleased stopped short. */
+let markStatus: i32 = STATUS_OK;
+
+/**
+ * First pass of a release, for the `count` slots at `slots`: marks each as free in the bitmap, in order, so a
+ * duplicate finds its slot already free (SLOT_NOT_ASSIGNED), as a second `release` would. Checks TIME_OVERFLOW once
+ * the first slot has passed, where `release` would report it. Returns how many were marked (all = `count`); on a
+ * refusal the status is in `markStatus`, and the caller unmarks what was marked.
+ */
+function markReleased(p: usize, slots: usize, count: u32, now: u32): u32 {
+  const fm = freeMask(p);
+  const pm = presentMask(p);
+  const extent = load<u32>(p, 4);
+  for (let k: u32 = 0; k < count; k++) {
+    const slot = load<u32>(slots + (<usize>k << 2));
+    if (slot >= extent || !bitGet(pm, slot)) { markStatus = STATUS_BAD_SLOT; return k; }
+    if (bitGet(fm, slot)) { markStatus = STATUS_SLOT_NOT_ASSIGNED; return k; }
+    if (k == 0 && <u64>now + <u64>load<u32>(p, 16) > 0xffffffff) { markStatus = STATUS_TIME_OVERFLOW; return k; }
+    bitSet(fm, slot);
+  }
+  return count;
+}
+
+/** Undoes markReleased for the first `count` slots (they were all assigned before it). */
+function unmarkReleased(p: usize, slots: usize, count: u32): void {
+  const fm = freeMask(p);
+  for (let k: u32 = 0; k < count; k++) bitClear(fm, load<u32>(slots + (<usize>k << 2)));
+}
+
+/** Second pass: the marked slots cool down until now + cooldown (checked to fit by markReleased). */
+function commitReleased(p: usize, slots: usize, count: u32, now: u32): void {
+  if (count == 0) return;
+  const fa = freeableAt(p);
+  const until = now + load<u32>(p, 16);
+  for (let k: u32 = 0; k < count; k++) store<u32>(fa + (<usize>load<u32>(slots + (<usize>k << 2)) << 2), until);
+  store<u32>(p, load<u32>(p, 12) - count, 12);
+  noteCooling(p, until);
+}
+
+/**
+ * Releases the `count` slots (u32 indices) at `slotsPtr` at `now`, as ipPoolRelease one after another, all or
+ * none: the first that would be refused (BAD_SLOT absent, SLOT_NOT_ASSIGNED free or listed twice, TIME_OVERFLOW)
+ * refuses the whole batch and sets ipPoolBatchFailedAt() to its position. BAD_RANGE if the array is outside memory
+ * or longer than a pool. Status.
+ */
+export function ipPoolReleaseMany(handle: i32, slotsPtr: usize, count: u32, now: u32): i32 {
+  const p = handleResolve(handle, KIND_POOL);
+  if (p == 0) return STATUS_BAD_HANDLE;
+  if (count > MAX_SLOTS || !inMemory(slotsPtr, <u64>count << 2)) return refuse(STATUS_BAD_RANGE, 0);
+  const marked = markReleased(p, slotsPtr, count, now);
+  if (marked < count) {
+    unmarkReleased(p, slotsPtr, marked);
+    return refuse(markStatus, marked);
+  }
+  commitReleased(p, slotsPtr, count, now);
+  return STATUS_OK;
+}
+
+/**
+ * Checks a cross-pool batch before it touches anything: every handle live (else BAD_HANDLE at its position), the
+ * counts adding up to at most `capacity` (else BAD_RANGE at the count that passes it), the arrays inside memory.
+ */
+function checkBatch(handles: usize, counts: usize, pools: u32, slots: usize, capacity: u32): i32 {
+  if (!inMemory(handles, <u64>pools << 2) || !inMemory(counts, <u64>pools << 2) || !inMemory(slots, <u64>capacity << 2)) {
+    return refuse(STATUS_BAD_RANGE, 0);
+  }
+  let total: u64 = 0;
+  for (let i: u32 = 0; i < pools; i++) {
+    if (handleResolve(load<i32>(handles + (<usize>i << 2)), KIND_POOL) == 0) return refuse(STATUS_BAD_HANDLE, i);
+    total += <u64>load<u32>(counts + (<usize>i << 2));
+    if (total > <u64>capacity) return refuse(STATUS_BAD_RANGE, i);
+  }
+  return STATUS_OK;
+}
+
+/**
+ * Cross-pool allocation: pool i (handle at handlesPtr[i]) assigns up to counts[i] slots as ipPoolAllocateMany
+ * would, written at slots[offset_i ..] where offset_i = counts[0] + … + counts[i−1] (fixed regions, whatever the
+ * pools give); takenPtr[i] = how many it gave (an exhausted pool gives fewer: not an error). Pools are served in
+ * order, so a pool listed twice gives its lowest slots to its first entry. Returns the total, or −status with
+ * nothing assigned (BAD_HANDLE / BAD_RANGE, position in ipPoolBatchFailedAt()).
+ */
+export function ipPoolAllocateBatch(
+  handlesPtr: usize, countsPtr: usize, takenPtr: usize, pools: u32, slotsPtr: usize, capacity: u32, now: u32,
+): i32 {
+  const status = checkBatch(handlesPtr, countsPtr, pools, slotsPtr, capacity);
+  if (status != STATUS_OK) return -status;
+  if (!inMemory(takenPtr, <u64>pools << 2)) return -refuse(STATUS_BAD_RANGE, 0);
+  let offset: usize = 0;
+  let total: u32 = 0;
+  for (let i: u32 = 0; i < pools; i++) {
+    const at = <usize>i << 2;
+    const count = load<u32>(countsPtr + at);
+    const p = handleResolve(load<i32>(handlesPtr + at), KIND_POOL);
+    const n = count == 0 ? 0 : allocateInto(p, count, now, slotsPtr + (offset << 2));
+    store<u32>(takenPtr + at, n);
+    total += n;
+    offset += <usize>count;
+  }
+  return <i32>total;
+}
+
+/**
+ * Cross-pool release: pool i releases the counts[i] slots at slots[offset_i ..] (regions as ipPoolAllocateBatch)
+ * at `now`, as ipPoolReleaseMany would, and the whole batch is all or none: the first slot that would be refused,
+ * in batch order, refuses it, with its index into the slots array in ipPoolBatchFailedAt(). A slot ≥ 65,536 is
+ * BAD_SLOT. Status (BAD_HANDLE / BAD_RANGE as ipPoolAllocateBatch).
+ */
+export function ipPoolReleaseBatch(handlesPtr: usize, countsPtr: usize, pools: u32, slotsPtr: usize, capacity: u32, now: u32): i32 {
+  const status = checkBatch(handlesPtr, countsPtr, pools, slotsPtr, capacity);
+  if (status != STATUS_OK) return status;
+  let offset: usize = 0;
+  for (let i: u32 = 0; i < pools; i++) {
+    const at = <usize>i << 2;
+    const count = load<u32>(countsPtr + at);
+    const p = handleResolve(load<i32>(handlesPtr + at), KIND_POOL);
+    const slots = slotsPtr + (offset << 2);
+    const marked = markReleased(p, slots, count, now);
+    if (marked < count) {
+      // Unmark in reverse batch order: a pool listed twice gets back exactly what each entry marked.
+      unmarkReleased(p, slots, marked);
+      let back = offset;
+      for (let j = <i32>i - 1; j >= 0; j--) {
+        const jAt = <usize>j << 2;
+        const jCount = load<u32>(countsPtr + jAt);
+        back -= <usize>jCount;
+        unmarkReleased(handleResolve(load<i32>(handlesPtr + jAt), KIND_POOL), slotsPtr + (back << 2), jCount);
+      }
+      return refuse(markStatus, <u32>offset + marked);
+    }
+    offset += <usize>count;
+  }
+  offset = 0;
+  for (let i: u32 = 0; i < pools; i++) {
+    const at = <usize>i << 2;
+    const count = load<u32>(countsPtr + at);
+    commitReleased(handleResolve(load<i32>(handlesPtr + at), KIND_POOL), slotsPtr + (offset << 2), count, now);
+    offset += <usize>count;
+  }
+  return STATUS_OK;
 }

@@ -73,6 +73,21 @@ export interface TablesExports {
   ipPoolExtent(handle: number): number;
   /** The pool's cooldown in seconds; status in tablesLastStatus(). */
   ipPoolCooldown(handle: number): number;
+  /**
+   * Releases the `count` u32 slot indices at `slotsPtr` as ipPoolRelease one after another, all or none; on a
+   * refusal, ipPoolBatchFailedAt() is the refusing slot's position. Status.
+   */
+  ipPoolReleaseMany(handle: number, slotsPtr: number, count: number, now: number): number;
+  /**
+   * Cross-pool batch: pool i (u32 handle at `handlesPtr`) assigns up to counts[i] slots into its region of `slotsPtr`
+   * (regions consecutive in pool order, counts[i] long) and writes how many at `takenPtr`; `capacity` = u32 room at
+   * `slotsPtr`. Total assigned, or −status with nothing changed.
+   */
+  ipPoolAllocateBatch(handlesPtr: number, countsPtr: number, takenPtr: number, pools: number, slotsPtr: number, capacity: number, now: number): number;
+  /** Cross-pool batch: pool i releases the counts[i] slots of its region, the whole batch all or none. Status. */
+  ipPoolReleaseBatch(handlesPtr: number, countsPtr: number, pools: number, slotsPtr: number, capacity: number, now: number): number;
+  /** Position of the element that refused the last refused batch call (into the slots, or the pools for BAD_HANDLE). */
+  ipPoolBatchFailedAt(): number;
 }
 
 /** Status codes of the table exports (assembly/tables-handles.ts). */

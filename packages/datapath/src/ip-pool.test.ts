@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Datapath, loadDatapath } from './index.js';
-import { DEFAULT_IP_COOLDOWN_SECONDS, IpSlotPool, type IpSlotPoolLike, type IpSlotPoolOptions } from './ip-pool.js';
-import { ReferenceIpSlotPool } from './reference/ip-pool.js';
+import {
+  DEFAULT_IP_COOLDOWN_SECONDS, IpSlotPool, IpSlotPoolBatch, type IpSlotPoolBatchLike, type IpSlotPoolLike, type IpSlotPoolOptions,
+} from './ip-pool.js';
+import { ReferenceIpSlotPool, ReferenceIpSlotPoolBatch } from './reference/ip-pool.js';
 import { DatapathError } from './errors.js';
 
 // One instance for the file, as the CNI uses it: many tables and pools in one module (conntrack kept small).
@@ -161,6 +163,37 @@ describe.each(implementations)('IP slot pool (%s): known vectors', (_name, creat
     expect(pool.counts(0)).toEqual({ total: 2, assigned: 1, cooling: 0, free: 1 });
   });
 
+  it('releases a list of slots in one call, all or none, naming the first refused slot', () => {
+    const pool = create({ slots: 16, cooldownSeconds: 30 });
+    expect(pool.allocateMany(6, 0)).toEqual([0, 1, 2, 3, 4, 5]);
+    pool.releaseMany([4, 1], 10);
+    expect([pool.state(1, 10), pool.state(4, 10), pool.freeableAt(4)]).toEqual(['cooling', 'cooling', 40]);
+    // Slot 1 is already free, and slot 2 listed twice is released by its first entry only: both refuse the batch.
+    expect(() => pool.releaseMany([0, 1], 10)).toThrow('Cannot release slot 1: it is not assigned');
+    expect(() => pool.releaseMany([2, 3, 2], 10)).toThrow('Cannot release slot 2: it is not assigned');
+    expect(codeOf(() => pool.releaseMany([0, 20], 10))).toBe('E_IP_POOL_SLOT_ABSENT');
+    expect(pool.counts(10)).toEqual({ total: 16, assigned: 4, cooling: 2, free: 10 });
+    expect([0, 2, 3, 5].map((s) => pool.state(s, 10))).toEqual(['assigned', 'assigned', 'assigned', 'assigned']);
+    pool.releaseMany(new Uint32Array([5, 0]), 11);
+    pool.releaseMany([], 11);
+    expect(pool.allocateMany(3, 40)).toEqual([1, 4, 6]);
+  });
+
+  it('checks every slot of a releaseMany before releasing any', () => {
+    const pool = create({ slots: 4 });
+    pool.allocateMany(4, 0);
+    expect(() => pool.releaseMany([0, 1.5], 0)).toThrow(TypeError);
+    expect(() => pool.releaseMany([0, 65_536], 0)).toThrow(/`slots\[1\]`/);
+    expect(() => pool.releaseMany([0, -1], 0)).toThrow(RangeError);
+    expect(() => pool.releaseMany(7 as unknown as number[], 0)).toThrow(/`slots`/);
+    expect(() => pool.releaseMany([0], -1)).toThrow(/`now`/);
+    expect(() => pool.releaseMany(new Array<number>(65_537).fill(0), 0)).toThrow(/`slots.length`/);
+    // The overflow is reported where release would report it: after the first slot's own checks.
+    expect(codeOf(() => pool.releaseMany([3, 9], 0xffff_fff0))).toBe('RangeError');
+    expect(() => pool.releaseMany([3, 9], 0xffff_fff0)).toThrow(/`now` \+ cooldown/);
+    expect(pool.counts(0).assigned).toBe(4);
+  });
+
   it('clones into an independent pool', () => {
     const pool = create({ slots: 4 });
     pool.allocateMany(2, 0);
@@ -171,6 +204,129 @@ describe.each(implementations)('IP slot pool (%s): known vectors', (_name, creat
     expect(pool.allocate(0)).toBe(2);
     expect(pool.allocate(0)).toBe(3);
     expect(copy.counts(0)).toEqual({ total: 4, assigned: 3, cooling: 0, free: 1 });
+  });
+});
+
+// A batch over pools made by one implementation: [pools, batch].
+type BatchMaker = (options: IpSlotPoolOptions[], capacity: number, order?: number[]) => [IpSlotPoolLike[], IpSlotPoolBatchLike];
+const batchImplementations: [string, BatchMaker][] = [
+  ['wasm', (options, capacity, order) => {
+    const pools = options.map((o) => new IpSlotPool(dp, o));
+    return [pools, new IpSlotPoolBatch(dp, (order ?? pools.map((_, i) => i)).map((i) => pools[i]!), capacity)];
+  }],
+  ['reference', (options, capacity, order) => {
+    const pools = options.map((o) => new ReferenceIpSlotPool(o));
+    return [pools, new ReferenceIpSlotPoolBatch((order ?? pools.map((_, i) => i)).map((i) => pools[i]!), capacity)];
+  }],
+];
+
+describe.each(batchImplementations)('IP slot pool batch (%s): known vectors', (_name, makeBatch) => {
+  it('allocates across /28 prefixes into fixed regions; a pool that runs dry gives fewer', () => {
+    // Three /28 prefixes of a node, the middle one half used, the last with a cooling slot.
+    const [pools, batch] = makeBatch([{ slots: 16 }, { slots: 16 }, { slots: 16, cooldownSeconds: 30 }], 64);
+    pools[1]!.allocateMany(12, 0);
+    pools[2]!.allocate(0);
+    pools[2]!.release(0, 100);
+    batch.counts.set([2, 6, 3]);
+    expect(batch.allocate(110)).toBe(9);
+    expect([...batch.taken]).toEqual([2, 4, 3]);
+    // Regions: pool 0 at 0..1, pool 1 at 2..7 (two left unwritten), pool 2 at 8..10 (slot 0 still cooling).
+    expect([...batch.slots.subarray(0, 11)]).toEqual([0, 1, 12, 13, 14, 15, 0, 0, 1, 2, 3]);
+    expect(pools.map((p) => p.counts(110).assigned)).toEqual([2, 16, 3]);
+    batch.counts.set([0, 0, 1]);
+    expect(batch.allocate(130)).toBe(1);
+    expect(batch.slots[0]).toBe(0);
+  });
+
+  it('releases across pools in one call, all or none, naming the pool and slot that refused', () => {
+    const [pools, batch] = makeBatch([{ slots: 16 }, { slots: 4, cooldownSeconds: 0 }], 32);
+    batch.counts.set([3, 2]);
+    batch.allocate(0);
+    batch.slots.set([2, 0, 1, 1, 0]);
+    batch.release(5);
+    expect(pools[0]!.counts(5)).toEqual({ total: 16, assigned: 0, cooling: 3, free: 13 });
+    expect(pools[1]!.counts(5)).toEqual({ total: 4, assigned: 0, cooling: 0, free: 4 });
+    expect(pools[0]!.freeableAt(2)).toBe(35);
+
+    batch.allocate(40);
+    batch.slots.set([0, 1, 2, 1, 9]);
+    expect(codeOf(() => batch.release(41))).toBe('E_IP_POOL_SLOT_ABSENT');
+    expect(() => batch.release(41)).toThrow('pools[1]: Slot 9 is not in the pool; addSlot() adds one');
+    batch.slots.set([0, 1, 1], 0);
+    expect(() => batch.release(41)).toThrow('pools[0]: Cannot release slot 1: it is not assigned');
+    batch.slots.set([0, 1, 2, 1, 65_536]);
+    expect(() => batch.release(41)).toThrow(/`slots\[4\]`/);
+    batch.counts.set([16, 17]);
+    expect(() => batch.release(41)).toThrow(/`counts`.*capacity of 32/);
+    expect(() => batch.allocate(41)).toThrow(RangeError);
+    expect(() => batch.release(-1)).toThrow(/`now`/);
+    // Nothing was released by the refused calls (pool 0's batch part included), nor allocated.
+    expect(pools.map((p) => p.counts(41))).toEqual([
+      { total: 16, assigned: 3, cooling: 0, free: 13 },
+      { total: 4, assigned: 2, cooling: 0, free: 2 },
+    ]);
+  });
+
+  it('serves a pool listed twice entry by entry', () => {
+    const [pools, batch] = makeBatch([{ slots: 8, cooldownSeconds: 0 }], 8, [0, 0]);
+    batch.counts.set([3, 2]);
+    expect(batch.allocate(0)).toBe(5);
+    expect([...batch.slots.subarray(0, 5)]).toEqual([0, 1, 2, 3, 4]);
+    // The second entry lists slot 2 again: refused, and the first entry's release is undone.
+    batch.slots.set([0, 1, 2, 2, 4]);
+    expect(() => batch.release(0)).toThrow('pools[1]: Cannot release slot 2: it is not assigned');
+    expect(pools[0]!.counts(0).assigned).toBe(5);
+    batch.slots.set([0, 1, 2, 3, 4]);
+    batch.release(0);
+    expect(pools[0]!.counts(0).assigned).toBe(0);
+  });
+
+  it('refuses a release whose cooldown would end past 2^32 − 1 seconds, naming the pool', () => {
+    const [pools, batch] = makeBatch([{ slots: 2, cooldownSeconds: 0 }, { slots: 2, cooldownSeconds: 30 }], 4);
+    batch.counts.set([1, 1]);
+    batch.allocate(0);
+    expect(() => batch.release(0xffff_fff0)).toThrow(RangeError);
+    expect(() => batch.release(0xffff_fff0)).toThrow(/^pools\[1\]: Expected `now` \+ cooldown \(4294967280 \+ 30 s\)/);
+    expect(pools.map((p) => p.state(0, 0))).toEqual(['assigned', 'assigned']);
+    batch.release(0xffff_ffe1);
+    expect(pools[1]!.freeableAt(0)).toBe(0xffff_ffff);
+  });
+
+  it('refuses a batch without pools or room', () => {
+    expect(() => makeBatch([], 4)).toThrow(/`pools`/);
+    expect(() => makeBatch([{ slots: 1 }], 0)).toThrow(/`capacity`/);
+  });
+});
+
+describe('IP slot pool batch (wasm): instances', () => {
+  it('refuses a freed pool without touching the others, and pools of another instance', async () => {
+    const pools = [new IpSlotPool(dp, { slots: 16 }), new IpSlotPool(dp, { slots: 16 })];
+    const batch = new IpSlotPoolBatch(dp, pools, 32);
+    batch.counts.set([4, 4]);
+    pools[1]!.free();
+    expect(() => batch.allocate(0)).toThrow(TypeError);
+    expect(() => batch.allocate(0)).toThrow(/^pools\[1\]: This IpSlotPool was freed/);
+    expect(pools[0]!.counts(0).assigned).toBe(0);
+    expect(() => new IpSlotPoolBatch(dp, pools, 32)).toThrow(/pools\[1\]: This IpSlotPool was freed/);
+    const other = await loadDatapath({ conntrackMax: 1024 });
+    expect(() => new IpSlotPoolBatch(other, [pools[0]!], 4)).toThrow(/`pools\[0\]`.*this datapath instance/);
+    batch.free();
+    expect(() => batch.allocate(0)).toThrow(/freed/);
+    pools[0]!.free();
+  });
+
+  it('keeps its views right when the memory grows', () => {
+    const pool = new IpSlotPool(dp, { slots: 16, cooldownSeconds: 0 });
+    const batch = new IpSlotPoolBatch(dp, [pool], 16);
+    const stale = batch.counts;
+    stale[0] = 16;
+    // Big pools until the memory grows, which detaches every view over the old buffer.
+    const big: IpSlotPool[] = [];
+    while (stale.length !== 0 && big.length < 256) big.push(new IpSlotPool(dp, { slots: 65_536 }));
+    expect(stale.length).toBe(0);
+    expect(batch.allocate(0)).toBe(16);
+    expect([batch.counts[0], batch.taken[0], batch.slots[15]]).toEqual([16, 16, 15]);
+    [...big, pool].forEach((p) => p.free());
   });
 });
 
@@ -260,6 +416,79 @@ describe('IP slot pool: WASM agrees with the reference', () => {
             }
           } finally {
             wasm.free();
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+// Differential, across pools: random batch allocations and releases (regions holding assigned, cooling, absent,
+// duplicate and out-of-range slots; counts past the capacity), interleaved with per-pool calls and time steps.
+const batchOp = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('batchAllocate' as const), counts: fc.array(fc.nat(20), { minLength: 1, maxLength: 6 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('batchRelease' as const),
+      // Release what the last allocation gave (taken[i] of each region), then disturb a few slots.
+      keep: fc.array(fc.nat(20), { minLength: 1, maxLength: 6 }),
+      edits: fc.array(fc.tuple(fc.nat(63), fc.oneof({ weight: 6, arbitrary: fc.nat(40) }, { weight: 1, arbitrary: fc.constant(65_536) })), { maxLength: 2 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('allocate' as const), pool: fc.nat(5) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('releaseMany' as const), pool: fc.nat(5), slots: fc.array(fc.nat(40), { maxLength: 6 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('removeSlot' as const), pool: fc.nat(5), slot: fc.nat(40) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), seconds: fc.integer({ min: 0, max: 40 }) }) },
+);
+
+function applyBatch(pools: IpSlotPoolLike[], batch: IpSlotPoolBatchLike, o: typeof batchOp extends fc.Arbitrary<infer T> ? T : never, now: number): unknown {
+  const pool = pools[('pool' in o ? o.pool : 0) % pools.length]!;
+  switch (o.kind) {
+    case 'batchAllocate': {
+      batch.counts.set(o.counts.slice(0, batch.length).concat(new Array<number>(Math.max(0, batch.length - o.counts.length)).fill(0)));
+      const result = outcome(() => batch.allocate(now));
+      return [result, [...batch.taken], [...batch.slots]];
+    }
+    case 'batchRelease': {
+      // Keep the counts, trimmed to what each pool gave (so most regions hold assigned slots), then edit.
+      for (let i = 0; i < batch.length; i++) batch.counts[i] = Math.min(batch.counts[i]!, batch.taken[i]!, o.keep[i % o.keep.length]! + 1);
+      for (const [k, slot] of o.edits) batch.slots[k % batch.capacity] = slot;
+      return outcome(() => batch.release(now));
+    }
+    case 'allocate': return outcome(() => pool.allocate(now));
+    case 'releaseMany': return outcome(() => pool.releaseMany(o.slots, now));
+    case 'removeSlot': return outcome(() => pool.removeSlot(o.slot));
+    case 'advance': return undefined;
+  }
+}
+
+describe('IP slot pool batch: WASM agrees with the reference', () => {
+  it('call by call over random cross-pool batches, per-pool calls and time steps', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ slots: fc.integer({ min: 0, max: 40 }), cooldownSeconds: fc.constantFrom(0, 1, 30) }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.nat(3), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.array(batchOp, { maxLength: 80 }),
+        (options, order, capacity, ops) => {
+          const members = order.map((i) => i % options.length);
+          const [wasmPools, wasmBatch] = batchImplementations[0]![1](options, capacity, members);
+          const [referencePools, referenceBatch] = batchImplementations[1]![1](options, capacity, members);
+          let now = 0;
+          try {
+            for (const o of ops) {
+              if (o.kind === 'advance') now += o.seconds;
+              expect(applyBatch(wasmPools, wasmBatch, o, now)).toEqual(applyBatch(referencePools, referenceBatch, o, now));
+              expect(wasmPools.map((p) => p.counts(now))).toEqual(referencePools.map((p) => p.counts(now)));
+            }
+            wasmPools.forEach((p, i) => {
+              for (let s = 0; s < 42; s++) expect([p.state(s, now), outcome(() => p.freeableAt(s))]).toEqual([referencePools[i]!.state(s, now), outcome(() => referencePools[i]!.freeableAt(s))]);
+            });
+          } finally {
+            (wasmBatch as IpSlotPoolBatch).free();
+            wasmPools.forEach((p) => (p as IpSlotPool).free());
           }
         },
       ),

@@ -1,6 +1,7 @@
 import { IP_POOL_MAX_SLOTS } from '../abi-tables.js';
 import {
-  type IpSlotCounts, type IpSlotPoolLike, type IpSlotPoolOptions, type SlotState, checkBlockSize, checkPoolOptions, checkRange, checkSlot, poolErrors,
+  type IpSlotCounts, type IpSlotPoolBatchLike, type IpSlotPoolLike, type IpSlotPoolOptions, type SlotState, batchTotal, checkBatchShape,
+  checkBlockSize, checkPoolOptions, checkRange, checkSlot, checkSlots, countsError, poolErrors, slotsError,
 } from '../ip-pool.js';
 import { checkInteger, checkSeconds } from '../tables-errors.js';
 
@@ -104,6 +105,22 @@ export class ReferenceIpSlotPool implements IpSlotPoolLike {
     }
   }
 
+  releaseMany(slots: ArrayLike<number>, now: number): void {
+    checkSlots(slots);
+    checkSeconds('now', now);
+    const released: Slot[] = [];
+    try {
+      for (let k = 0; k < slots.length; k++) {
+        this.release(slots[k]!, now);
+        released.push(this.#slots[slots[k]!]!);
+      }
+    } catch (e) {
+      // All or none: assign the released ones again (an assigned slot's freeableAt is not observable).
+      for (const s of released) s.assigned = true;
+      throw e;
+    }
+  }
+
   addSlot(): number {
     let slot = this.#slots.findIndex((s) => s === undefined);
     if (slot < 0) {
@@ -163,5 +180,70 @@ export class ReferenceIpSlotPool implements IpSlotPoolLike {
     const s = this.#slots[slot];
     if (s === undefined) throw poolErrors.absent(slot);
     return s;
+  }
+}
+
+/**
+ * The readable reference of {@link IpSlotPoolBatch}: the same regions and checks over plain `Uint32Array`s, each
+ * pool served by its own `allocateMany` / `releaseMany` in turn (a batch is a loop here).
+ */
+export class ReferenceIpSlotPoolBatch implements IpSlotPoolBatchLike {
+  readonly pools: readonly ReferenceIpSlotPool[];
+  readonly length: number;
+  readonly capacity: number;
+  readonly counts: Uint32Array;
+  readonly slots: Uint32Array;
+  readonly taken: Uint32Array;
+
+  constructor(pools: readonly ReferenceIpSlotPool[], capacity: number) {
+    checkBatchShape(pools, capacity);
+    pools.forEach((pool, i) => {
+      if (!(pool instanceof ReferenceIpSlotPool)) throw new TypeError(`Expected \`pools[${i}]\` to be a ReferenceIpSlotPool`);
+    });
+    this.pools = [...pools];
+    this.length = pools.length;
+    this.capacity = capacity;
+    this.counts = new Uint32Array(pools.length);
+    this.taken = new Uint32Array(pools.length);
+    this.slots = new Uint32Array(capacity);
+  }
+
+  allocate(now: number): number {
+    checkSeconds('now', now);
+    const tooMany = countsError(this.counts, this.capacity);
+    if (tooMany) throw tooMany;
+    let offset = 0;
+    let total = 0;
+    for (let i = 0; i < this.length; i++) {
+      const count = this.counts[i]!;
+      // No pool holds more than IP_POOL_MAX_SLOTS, so asking for more gives the same slots.
+      const got = this.pools[i]!.allocateMany(Math.min(count, IP_POOL_MAX_SLOTS), now);
+      this.slots.set(got, offset);
+      this.taken[i] = got.length;
+      total += got.length;
+      offset += count;
+    }
+    return total;
+  }
+
+  release(now: number): void {
+    checkSeconds('now', now);
+    const tooMany = countsError(this.counts, this.capacity) ?? slotsError(this.slots, batchTotal(this.counts));
+    if (tooMany) throw tooMany;
+    const done: { pool: ReferenceIpSlotPool; region: Uint32Array }[] = [];
+    let offset = 0;
+    for (let i = 0; i < this.length; i++) {
+      const pool = this.pools[i]!;
+      const region = this.slots.subarray(offset, offset + this.counts[i]!);
+      try {
+        pool.releaseMany(region, now);
+      } catch (e) {
+        // All or none across pools: claim back what the pools before this one released, latest first.
+        for (const d of done.reverse()) d.region.forEach((slot) => d.pool.claim(slot));
+        throw poolErrors.inBatch(i, e as Error);
+      }
+      done.push({ pool, region });
+      offset += this.counts[i]!;
+    }
   }
 }
