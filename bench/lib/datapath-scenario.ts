@@ -3,7 +3,7 @@
  * (`ab-datapath.ts`): 10 iptables nodes, service-ports with one ClusterIP each and 10 endpoints spread over the
  * nodes, new connections to random service-ports, and the expiry regime that keeps conntrack 50–69 % full.
  */
-import type { Datapath, PacketBatch } from '../../packages/datapath/src/index.js';
+import { ArrivalCode, PACKET_WORDS, packPacketHead, packPorts, type Datapath, type PacketBatch } from '../../packages/datapath/src/index.js';
 
 export const NODES = 10;
 export const EPS = 10;
@@ -33,21 +33,21 @@ export function build(dp: Datapath, spCount: number, prepared: Uint32Array[]): n
   return performance.now() - t0;
 }
 
+const HEAD = packPacketHead(0, ArrivalCode.pod, 6);
+
+/** Writes flow number `f` as packet record `i`: node 0, a pod, TCP from its own source to a random service-port. */
+export function writeFlow(w: Uint32Array, i: number, f: number, spCount: number): void {
+  const o = i * PACKET_WORDS;
+  w[o] = HEAD;
+  w[o + 1] = 0x0a000000 + (f >>> 15);
+  w[o + 2] = CLUSTER_IP((Math.imul(f, 0x9e3779b1) >>> 0) % spCount);
+  w[o + 3] = packPorts(1024 + (f & 0x7fff), 80);
+}
+
 /** Writes `count` new connections (flow numbers from `first`) into a batch: unique 5-tuples, random service-ports. */
 export function fillNew(batch: PacketBatch, first: number, count: number, spCount: number): void {
   const w = batch.packets;
-  for (let i = 0; i < count; i++) {
-    const f = first + i;
-    const sp = Math.imul(f, 0x9e3779b1) >>> 0;
-    w[i * 8] = 0;
-    w[i * 8 + 1] = 0;
-    w[i * 8 + 2] = 6;
-    w[i * 8 + 3] = 0x0a000000 + (f >>> 15);
-    w[i * 8 + 4] = 1024 + (f & 0x7fff);
-    w[i * 8 + 5] = CLUSTER_IP(sp % spCount);
-    w[i * 8 + 6] = 80;
-    w[i * 8 + 7] = 0;
-  }
+  for (let i = 0; i < count; i++) writeFlow(w, i, first + i, spCount);
 }
 
 /**

@@ -29,8 +29,8 @@ export const ADDR_KUBE_IPVS0: u32 = 4;
 
 // Node struct, 32 bytes: flags, mode, scheduler, detector base, detector mask, service CIDR base, service CIDR mask.
 export const NODE_SIZE: u32 = 32;
-/** Most nodes per instance. */
-export const NODE_MAX: u32 = (1 << 24) - 2;
+/** Most nodes per instance: a packet record names its node in 16 bits (ids 0…65,534). */
+export const NODE_MAX: u32 = 65535;
 export let nodesPtr: usize = 0;
 export let nodeCapacity: u32 = 0;
 export let nodeCount: u32 = 0;

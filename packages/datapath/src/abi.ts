@@ -93,15 +93,50 @@ export const CoreStatus = {
   NOT_INITIALIZED: 8,
 } as const;
 
-/** Packet record: 8 u32 words. */
-export const PACKET_RECORD_BYTES = 32;
-export const PACKET_WORDS = 8;
-export const Packet = { node: 0, arrival: 1, protocol: 2, srcIP: 3, srcPort: 4, dstIP: 5, dstPort: 6 } as const;
+/**
+ * Packet record: 4 u32 words (16 bytes, four to a cache line). Word `nodeArrivalProtocol` packs the node id (bits
+ * 0–15), the `ArrivalCode` (bits 16–23) and the IP protocol number (bits 24–31): see `packPacketHead`; word
+ * `srcPortDstPort` the source port (bits 16–31) and destination port (bits 0–15): see `packPorts`.
+ */
+export const PACKET_RECORD_BYTES = 16;
+export const PACKET_WORDS = 4;
+export const Packet = { nodeArrivalProtocol: 0, srcIP: 1, dstIP: 2, srcPortDstPort: 3 } as const;
 
-/** Result record: 6 u32 words. */
-export const RESULT_RECORD_BYTES = 24;
-export const RESULT_WORDS = 6;
-export const Result = { verdict: 0, flags: 1, dstIP: 2, dstPort: 3, endpointId: 4, servicePortId: 5 } as const;
+/**
+ * Result record: 4 u32 words (16 bytes). Word `verdictFlags` packs the `Verdict` (bits 0–7) and the `ResultFlag`s
+ * (bits 8–31); word `dstPortServicePort` the destination port after translation (bits 0–15) and the service-port id
+ * (bits 16–31, 0xffff when none). Read them with `resultVerdict`, `resultFlags`, `resultDstPort` and
+ * `resultServicePortId`; `endpointId` is 0xffffffff when none.
+ */
+export const RESULT_RECORD_BYTES = 16;
+export const RESULT_WORDS = 4;
+export const Result = { verdictFlags: 0, dstIP: 1, endpointId: 2, dstPortServicePort: 3 } as const;
+
+/** A packet record's first word: node id (0…65,534), `ArrivalCode`, IP protocol number (6, 17 or 132). */
+export function packPacketHead(node: number, arrival: number, protocol: number): number {
+  return (node | (arrival << 16) | (protocol << 24)) >>> 0;
+}
+/** A packet record's last word: source port << 16 | destination port (ports 0…65,535). */
+export function packPorts(srcPort: number, dstPort: number): number {
+  return ((srcPort << 16) | dstPort) >>> 0;
+}
+/** The `Verdict` of a result record's `verdictFlags` word. */
+export function resultVerdict(verdictFlags: number): VerdictCode {
+  return (verdictFlags & 0xff) as VerdictCode;
+}
+/** The `ResultFlag` bits of a result record's `verdictFlags` word. */
+export function resultFlags(verdictFlags: number): number {
+  return verdictFlags >>> 8;
+}
+/** The destination port (after translation) of a result record's `dstPortServicePort` word. */
+export function resultDstPort(dstPortServicePort: number): number {
+  return dstPortServicePort & 0xffff;
+}
+/** The service-port id of a result record's `dstPortServicePort` word, or −1. */
+export function resultServicePortId(dstPortServicePort: number): number {
+  const id = dstPortServicePort >>> 16;
+  return id === 0xffff ? -1 : id;
+}
 
 /** Endpoint record for coreSetEndpoints: IPv4, port | conditions << 16, node, endpoint id. */
 export const ENDPOINT_RECORD_BYTES = 16;

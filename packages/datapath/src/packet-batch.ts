@@ -1,4 +1,5 @@
-import { ArrivalCode, PACKET_RECORD_BYTES, PACKET_WORDS, ProtocolNumber, RESULT_RECORD_BYTES, RESULT_WORDS, type Protocol, type VerdictCode } from './abi.js';
+import { ArrivalCode, PACKET_RECORD_BYTES, PACKET_WORDS, ProtocolNumber, RESULT_RECORD_BYTES, RESULT_WORDS, packPacketHead, packPorts,
+  resultDstPort, resultFlags, resultServicePortId, resultVerdict, type Protocol, type VerdictCode } from './abi.js';
 import type { CoreExports } from './abi.js';
 import { toIPv4 } from './ipv4.js';
 
@@ -7,7 +8,7 @@ export type Arrival = keyof typeof ArrivalCode;
 
 /** One packet, for the convenience setters (hot loops write `batch.packets` directly). */
 export interface PacketInput {
-  /** Node id from `addNode` that handles the packet. */
+  /** Node id from `addNode` that handles the packet (0…65,534). */
   node: number;
   /** `pod` (from a pod on this node), `host` (a host-network process), `external` (from outside the node). */
   arrival: Arrival;
@@ -33,7 +34,7 @@ export interface PacketResult {
 
 /**
  * N packet records and N result records in the datapath's linear memory, filled and read by TypeScript without a
- * copy. `packets` (8 u32 per packet, see `Packet` in abi.ts) and `results` (6 u32 per packet, `Result`) are views
+ * copy. `packets` (4 u32 per packet, see `Packet` in abi.ts) and `results` (4 u32 per packet, `Result`) are views
  * rebuilt whenever the memory has grown, so read the getters again after any datapath call instead of keeping them.
  */
 export class PacketBatch {
@@ -69,13 +70,13 @@ export class PacketBatch {
     }
   }
 
-  /** Packet records: word i·8 + `Packet.field`. */
+  /** Packet records: word i·4 + `Packet.field` (packed words: `packPacketHead`, `packPorts`). */
   get packets(): Uint32Array {
     this.#views();
     return this.#packets;
   }
 
-  /** Result records: word i·6 + `Result.field`. Valid after `processBatch`. */
+  /** Result records: word i·4 + `Result.field` (packed words: `resultVerdict`, `resultFlags`, …). Valid after `processBatch`. */
   get results(): Uint32Array {
     this.#views();
     return this.#results;
@@ -94,17 +95,17 @@ export class PacketBatch {
       const v = packet[key];
       if (!Number.isInteger(v) || v < 0 || v > 65535) throw new RangeError(`Expected \`packet.${key}\` to be a port 0…65535, got ${v}`);
     }
-    if (!Number.isInteger(packet.node) || packet.node < 0) throw new RangeError(`Expected \`packet.node\` to be a node id, got ${packet.node}`);
+    if (!Number.isInteger(packet.node) || packet.node < 0 || packet.node > 65534) {
+      throw new RangeError(`Expected \`packet.node\` to be a node id 0…65534, got ${packet.node}`);
+    }
+    const src = toIPv4(packet.srcIP, 'packet.srcIP');
+    const dst = toIPv4(packet.dstIP, 'packet.dstIP');
     const w = this.packets;
     const o = i * PACKET_WORDS;
-    w[o] = packet.node;
-    w[o + 1] = arrival;
-    w[o + 2] = proto;
-    w[o + 3] = toIPv4(packet.srcIP, 'packet.srcIP');
-    w[o + 4] = packet.srcPort;
-    w[o + 5] = toIPv4(packet.dstIP, 'packet.dstIP');
-    w[o + 6] = packet.dstPort;
-    w[o + 7] = 0;
+    w[o] = packPacketHead(packet.node, arrival, proto);
+    w[o + 1] = src;
+    w[o + 2] = dst;
+    w[o + 3] = packPorts(packet.srcPort, packet.dstPort);
   }
 
   /** Result `i` as an object. */
@@ -115,12 +116,12 @@ export class PacketBatch {
     const r = this.results;
     const o = i * RESULT_WORDS;
     return {
-      verdict: r[o] as VerdictCode,
-      flags: r[o + 1]!,
-      dstIP: r[o + 2]!,
-      dstPort: r[o + 3]!,
-      endpointId: r[o + 4] === 0xffffffff ? -1 : r[o + 4]!,
-      servicePortId: r[o + 5] === 0xffffffff ? -1 : r[o + 5]!,
+      verdict: resultVerdict(r[o]!),
+      flags: resultFlags(r[o]!),
+      dstIP: r[o + 1]!,
+      dstPort: resultDstPort(r[o + 3]!),
+      endpointId: r[o + 2] === 0xffffffff ? -1 : r[o + 2]!,
+      servicePortId: resultServicePortId(r[o + 3]!),
     };
   }
 

@@ -44,7 +44,7 @@ export function normalizeOptions(options: DatapathOptions = {}): Required<Datapa
   return {
     seed: checkU32(options.seed ?? 0, 'options.seed'),
     conntrackMax: checkU32(options.conntrackMax ?? 262_144, 'options.conntrackMax', 1, 1 << 26),
-    nodeCapacity: checkU32(options.nodeCapacity ?? 16, 'options.nodeCapacity', 1, 1 << 24),
+    nodeCapacity: checkU32(options.nodeCapacity ?? 16, 'options.nodeCapacity', 1, 65535),
     servicePortCapacity: checkU32(options.servicePortCapacity ?? 1024, 'options.servicePortCapacity', 1, MAX_SERVICE_PORTS),
     serviceAddressCapacity: checkU32(options.serviceAddressCapacity ?? 1024, 'options.serviceAddressCapacity', 1, 1 << 24),
   };

@@ -1,6 +1,6 @@
 // Distributions with fixed seeds: what the data planes really do, rounding included.
 import { describe, expect, it } from 'vitest';
-import { Verdict, statisticThreshold, type Datapath, type PacketInput } from '../src/index.js';
+import { ArrivalCode, PACKET_WORDS, RESULT_WORDS, Result, Verdict, packPacketHead, packPorts, resultVerdict, statisticThreshold, type Datapath, type PacketInput } from '../src/index.js';
 import { buildMaglevTable, MAGLEV_TABLE_SIZE } from '../src/reference/index.js';
 import { newDatapath, send } from './helpers.js';
 
@@ -21,13 +21,13 @@ function counts(dp: Datapath, node: number, n: number, count: number): number[] 
     const w = batch.packets;
     for (let i = 0; i < size; i++) {
       const k = start + i;
-      w.set([node, 0, 6, 0x0a010000 + (k >>> 14), 1024 + (k & 0x3fff), VIP, 80, 0], i * 8);
+      w.set([packPacketHead(node, ArrivalCode.pod, 6), 0x0a010000 + (k >>> 14), VIP, packPorts(1024 + (k & 0x3fff), 80)], i * PACKET_WORDS);
     }
     dp.processBatch(batch, size);
     const r = batch.results;
     for (let i = 0; i < size; i++) {
-      expect(r[i * 6]).toBe(Verdict.DNAT);
-      out[r[i * 6 + 4]!]!++;
+      expect(resultVerdict(r[i * RESULT_WORDS + Result.verdictFlags]!)).toBe(Verdict.DNAT);
+      out[r[i * RESULT_WORDS + Result.endpointId]!]!++;
     }
   }
   return out;

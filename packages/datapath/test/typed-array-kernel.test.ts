@@ -1,6 +1,7 @@
 // The TypeScript typed-array kernel (a benchmark baseline) computes what the core computes.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { PACKET_WORDS, packPacketHead, packPorts } from '../src/index.js';
 import { TypedArrayKernel } from '../src/reference/index.js';
 import { newDatapath } from './helpers.js';
 
@@ -31,7 +32,8 @@ describe('TypedArrayKernel', () => {
           packets.forEach(([node, target, port, arrival], i) => {
             const nodePort = target >= spCount;
             const wrongPort = port % 7 === 0; // a ClusterIP on a port no Service has (nftables rejects it)
-            batch.packets.set([node, arrival, 6, arrival === 2 ? 0x08080808 : 0x0a000101, 1000 + port, nodePort ? 0xc0a80001 : 0x0a600001 + target, nodePort ? 30000 + (target % spCount) : wrongPort ? 81 : 80, 0], i * 8);
+            batch.packets.set([packPacketHead(node, arrival, 6), arrival === 2 ? 0x08080808 : 0x0a000101, nodePort ? 0xc0a80001 : 0x0a600001 + target,
+              packPorts(1000 + port, nodePort ? 30000 + (target % spCount) : wrongPort ? 81 : 80)], i * PACKET_WORDS);
           });
           kernel.processBatch(batch);
           const fromKernel = batch.results.slice();

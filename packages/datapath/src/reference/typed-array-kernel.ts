@@ -7,12 +7,20 @@
  * loadBalancerSourceRanges (the range lists hang off word 7 of the core's service slots and allow-from-node needs the
  * core's node IPs): compare it with the core only where no load-balancer IP has ranges (its test uses none).
  */
-import { ArrivalCode, Layout, ResultFlag, Verdict } from '../abi.js';
+import { ArrivalCode, Layout, PACKET_WORDS, RESULT_WORDS, ResultFlag, Verdict } from '../abi.js';
 import type { Datapath } from '../datapath.js';
 import type { PacketBatch } from '../packet-batch.js';
 import { ctHash, draw } from './hash.js';
 
 const NONE = 0xffffffff;
+
+/** Writes result record `o` (word offset) as the core packs it. */
+function put(out: Uint32Array, o: number, verdict: number, flags: number, dst: number, port: number, ep: number, sp: number): void {
+  out[o] = verdict | (flags << 8);
+  out[o + 1] = dst;
+  out[o + 2] = ep;
+  out[o + 3] = (port | (sp << 16)) >>> 0;
+}
 const CT_ASSURED = 1;
 const CT_SNAT = 2;
 const TIMEOUTS = [120, 432000, 30, 120, 3, 210];
@@ -74,22 +82,22 @@ export class TypedArrayKernel {
     const out = batch.results;
 
     for (let k = 0; k < count; k++) {
-      const pi8 = k * 8;
-      const o = k * 6;
-      const node = inW[pi8]!;
-      const arrival = inW[pi8 + 1]!;
-      const proto = inW[pi8 + 2]!;
-      const src = inW[pi8 + 3]!;
-      const sport = inW[pi8 + 4]! & 0xffff;
-      const dst = inW[pi8 + 5]!;
-      const dport = inW[pi8 + 6]! & 0xffff;
+      const pi4 = k * PACKET_WORDS;
+      const o = k * RESULT_WORDS;
+      const head = inW[pi4]!;
+      const node = head & 0xffff;
+      const arrival = (head >>> 16) & 0xff;
+      const proto = head >>> 24;
+      const src = inW[pi4 + 1]!;
+      const dst = inW[pi4 + 2]!;
+      const ports = inW[pi4 + 3]!;
+      const dport = ports & 0xffff;
       const pi = proto === 6 ? 0 : proto === 17 ? 1 : proto === 132 ? 2 : 3;
       const nb = nodesBase + node * 8;
       if (pi === 3 || arrival > ArrivalCode.external || node >= nodeCount || (mem[nb]! & 1) === 0) {
-        out[o] = Verdict.INVALID; out[o + 1] = 0; out[o + 2] = dst; out[o + 3] = dport; out[o + 4] = NONE; out[o + 5] = NONE;
+        put(out, o, Verdict.INVALID, 0, dst, dport, NONE, NONE);
         continue;
       }
-      const ports = ((sport << 16) | dport) >>> 0;
       const tagKey = (((node + 1) << 8) | (pi << 4)) >>> 0;
       const h = ctHash(tagKey, src, dst, ports);
 
@@ -111,8 +119,8 @@ export class TypedArrayKernel {
         ct[s + 3] = ct[s + 3]! | CT_ASSURED;
         ct[s + 7] = now + TIMEOUTS[pi * 2 + 1]!;
         const nport = ct[s + 5]!;
-        out[o] = Verdict.DNAT; out[o + 1] = ResultFlag.CONNTRACK_HIT | ((ct[s + 3]! & CT_SNAT) !== 0 ? ResultFlag.SNAT : 0);
-        out[o + 2] = ct[s + 4]!; out[o + 3] = nport & 0xffff; out[o + 4] = ct[s + 6]!; out[o + 5] = nport >>> 16;
+        put(out, o, Verdict.DNAT, ResultFlag.CONNTRACK_HIT | ((ct[s + 3]! & CT_SNAT) !== 0 ? ResultFlag.SNAT : 0),
+          ct[s + 4]!, nport & 0xffff, ct[s + 6]!, nport >>> 16);
         continue;
       }
 
@@ -161,7 +169,7 @@ export class TypedArrayKernel {
           }
           if (verdict === Verdict.PASS && (nflags & 16) !== 0 && ((dst & mem[nb + 6]!) >>> 0) === mem[nb + 5]) verdict = Verdict.DROP;
         }
-        out[o] = verdict; out[o + 1] = 0; out[o + 2] = dst; out[o + 3] = dport; out[o + 4] = NONE; out[o + 5] = NONE;
+        put(out, o, verdict, 0, dst, dport, NONE, NONE);
         continue;
       }
       const sb = spBase + spId * 8;
@@ -172,7 +180,7 @@ export class TypedArrayKernel {
         wslot = this.#evict(h);
         if (wslot < 0) {
           this.drops++;
-          out[o] = Verdict.DROP_CONNTRACK_FULL; out[o + 1] = flags; out[o + 2] = dst; out[o + 3] = dport; out[o + 4] = NONE; out[o + 5] = spId;
+          put(out, o, Verdict.DROP_CONNTRACK_FULL, flags, dst, dport, NONE, spId);
           continue;
         }
         flags |= ResultFlag.EARLY_DROP;
@@ -184,7 +192,7 @@ export class TypedArrayKernel {
         // to an external or LB IP that is not local leaves the node.
         const leaves = external && arrival === ArrivalCode.host && (flags & ResultFlag.NODEPORT) === 0 && mem[nb + 1] === 0
           && localAddressFlags(mem, addrBase, addrMask, node, dst) === 0;
-        out[o] = leaves ? Verdict.PASS : Verdict.REJECT; out[o + 1] = flags; out[o + 2] = dst; out[o + 3] = dport; out[o + 4] = NONE; out[o + 5] = spId;
+        put(out, o, leaves ? Verdict.PASS : Verdict.REJECT, flags, dst, dport, NONE, spId);
         continue;
       }
       const spFlags = mem[sb]!;
@@ -216,7 +224,7 @@ export class TypedArrayKernel {
         while (lo < hi) { const mid = (lo + hi) >>> 1; if (mem[groups + mid * 2]! < node) lo = mid + 1; else hi = mid; }
         lm = lo < g && mem[groups + lo * 2] === node ? mem16[((block + n * 16 + lo * 8) >>> 1) + 3]! : 0;
         if (lm === 0) {
-          out[o] = Verdict.DROP; out[o + 1] = flags; out[o + 2] = dst; out[o + 3] = dport; out[o + 4] = NONE; out[o + 5] = spId;
+          put(out, o, Verdict.DROP, flags, dst, dport, NONE, spId);
           continue;
         }
         list16 = ((block + n * 16 + g * 8 + n * 2) >>> 1) + mem16[((block + n * 16 + lo * 8) >>> 1) + 2]!;
@@ -243,7 +251,7 @@ export class TypedArrayKernel {
       if (ct[s + 3] === 0) this.ctCount++;
       ct[s] = src; ct[s + 1] = dst; ct[s + 2] = ports; ct[s + 3] = tagKey | (masq ? CT_SNAT : 0);
       ct[s + 4] = epIp; ct[s + 5] = (epPort | (spId << 16)) >>> 0; ct[s + 6] = epId; ct[s + 7] = now + TIMEOUTS[pi * 2]!;
-      out[o] = Verdict.DNAT; out[o + 1] = flags; out[o + 2] = epIp; out[o + 3] = epPort; out[o + 4] = epId; out[o + 5] = spId;
+      put(out, o, Verdict.DNAT, flags, epIp, epPort, epId, spId);
     }
   }
 
