@@ -1,6 +1,7 @@
 // Behaviour of the WASM datapath as kube-proxy and the kernel define it (reference notes §1, §2.4–2.6).
 import { describe, expect, it } from 'vitest';
-import { DatapathAbortError, DatapathError, ResultFlag, Verdict, loadDatapath, type Datapath, type PacketInput } from '../src/index.js';
+import { ArrivalCode, DatapathAbortError, DatapathError, PACKET_WORDS, Packet, ProtocolNumber, RESULT_WORDS, Result, ResultFlag, Verdict, loadDatapath, packPacketHead,
+  packPorts, resultDstPort, resultFlags, resultServicePortId, resultVerdict, toIPv4, type Datapath, type PacketInput } from '../src/index.js';
 import { makeImports } from '../src/instantiate.js';
 import { ip, newDatapath, send, wasmModule } from './helpers.js';
 
@@ -350,6 +351,42 @@ describe('API edge', () => {
     expect(() => dp.addNode({ mode: 'userspace' as never })).toThrow(/`config.mode`/);
     expect(() => newDatapath({ conntrackMax: 0 })).toThrow(RangeError);
     expect(() => dp.setLocalAddress(9, NODE_A)).toThrow(/`node`/);
+  });
+
+  it('packs a packet record only when every field is valid, and reads the record back as it was written', () => {
+    const { dp, a } = cluster();
+    dp.setEndpoints(0, [{ ip: '10.0.2.1', port: 8080, node: a, id: 4 }]);
+    const batch = dp.createBatch(2);
+    batch.setPacket(0, toCluster(a, '10.0.1.1'));
+    const before = batch.packets.slice(0, PACKET_WORDS);
+    expect(() => batch.setPacket(0, { ...toCluster(a, '10.0.1.1'), node: 65535 })).toThrow(/`packet.node`.*65535/);
+    expect(() => batch.setPacket(0, { ...toCluster(a, '10.0.1.1'), srcIP: '10.0.1.300' })).toThrow(TypeError);
+    expect(batch.packets.slice(0, PACKET_WORDS)).toEqual(before); // nothing half-written
+    const w = batch.packets;
+    expect(w[Packet.nodeArrivalProtocol]! & 0xffff).toBe(a);
+    expect(w[Packet.nodeArrivalProtocol]! >>> 24).toBe(ProtocolNumber.TCP);
+    expect(w[Packet.srcPortDstPort]).toBe(packPorts(toCluster(a, '10.0.1.1').srcPort, 80));
+    // Written by hand in the packed words, a packet is the same record as through setPacket.
+    const fields = { node: a, arrival: 'pod' as const, protocol: 'TCP' as const, srcIP: '10.0.1.2', srcPort: 40000, dstIP: CLUSTER_IP, dstPort: 80 };
+    batch.setPacket(1, fields);
+    const viaSetter = batch.packets.slice(PACKET_WORDS, 2 * PACKET_WORDS);
+    batch.packets.set([packPacketHead(a, ArrivalCode.pod, ProtocolNumber.TCP), toIPv4('10.0.1.2'), toIPv4(CLUSTER_IP), packPorts(40000, 80)], PACKET_WORDS);
+    expect(batch.packets.slice(PACKET_WORDS, 2 * PACKET_WORDS)).toEqual(viaSetter);
+    // The unpacking helpers read the packed result words as result() does.
+    dp.processBatch(batch, 2);
+    const r = batch.results;
+    for (const i of [0, 1]) {
+      const o = i * RESULT_WORDS;
+      const obj = batch.result(i);
+      expect(obj.verdict).toBe(Verdict.DNAT);
+      expect(resultVerdict(r[o + Result.verdictFlags]!)).toBe(obj.verdict);
+      expect(resultFlags(r[o + Result.verdictFlags]!)).toBe(obj.flags);
+      expect(resultDstPort(r[o + Result.dstPortServicePort]!)).toBe(obj.dstPort);
+      expect(resultServicePortId(r[o + Result.dstPortServicePort]!)).toBe(0);
+      expect(r[o + Result.dstIP]).toBe(obj.dstIP);
+      expect(r[o + Result.endpointId]).toBe(obj.endpointId);
+    }
+    expect(batch.result(1).dstPort).toBe(8080);
   });
 
   it('turns a trap into a DatapathAbortError with file and line', () => {
