@@ -127,14 +127,30 @@ function allocateInto(p: usize, count: u32, now: u32, out: usize): u32 {
     let bits = load<u32>(at);
     if (bits == 0) continue;
     let taken: u32 = 0;
-    while (bits != 0 && n < count) {
-      const bit = bits & (~bits + 1);
-      const slot = (w << 5) | <u32>ctz<u32>(bits);
-      bits ^= bit;
-      if (!noneCooling && load<u32>(fa + (<usize>slot << 2)) > now) continue;
-      taken |= bit;
-      store<u32>(out + (<usize>n << 2), slot);
-      n++;
+    if (noneCooling) {
+      // Runs of free slots: a run's indices are consecutive, so no bit walk (a fresh /28 is one run of 16).
+      while (bits != 0 && n < count) {
+        const first = <u32>ctz<u32>(bits);
+        let run = <u32>ctz<u32>(~(bits >> first));
+        if (first + run > 32) run = 32 - first;
+        if (run > count - n) run = count - n;
+        const base = (w << 5) | first;
+        for (let j: u32 = 0; j < run; j++) store<u32>(out + (<usize>(n + j) << 2), base + j);
+        n += run;
+        const mask: u32 = run == 32 ? 0xffffffff : ((<u32>1 << run) - 1) << first;
+        taken |= mask;
+        bits &= ~mask;
+      }
+    } else {
+      while (bits != 0 && n < count) {
+        const bit = bits & (~bits + 1);
+        const slot = (w << 5) | <u32>ctz<u32>(bits);
+        bits ^= bit;
+        if (load<u32>(fa + (<usize>slot << 2)) > now) continue;
+        taken |= bit;
+        store<u32>(out + (<usize>n << 2), slot);
+        n++;
+      }
     }
     store<u32>(at, load<u32>(at) & ~taken);
   }
@@ -478,17 +494,33 @@ let markStatus: i32 = STATUS_OK;
  * refusal the status is in `markStatus`, and the caller unmarks what was marked.
  */
 function markReleased(p: usize, slots: usize, count: u32, now: u32): u32 {
+  if (count == 0) return 0;
   const fm = freeMask(p);
   const pm = presentMask(p);
   const extent = load<u32>(p, 4);
-  for (let k: u32 = 0; k < count; k++) {
+  // The free and present words of the slot's 32-slot word stay in locals while the slots stay in it (a /28 pool
+  // has one word): no store-then-load of the same word per slot.
+  let word: u32 = 0;
+  let free = load<u32>(fm);
+  let present = load<u32>(pm);
+  let k: u32 = 0;
+  for (; k < count; k++) {
     const slot = load<u32>(slots + (<usize>k << 2));
-    if (slot >= extent || !bitGet(pm, slot)) { markStatus = STATUS_BAD_SLOT; return k; }
-    if (bitGet(fm, slot)) { markStatus = STATUS_SLOT_NOT_ASSIGNED; return k; }
-    if (k == 0 && <u64>now + <u64>load<u32>(p, 16) > 0xffffffff) { markStatus = STATUS_TIME_OVERFLOW; return k; }
-    bitSet(fm, slot);
+    if (slot >= extent) { markStatus = STATUS_BAD_SLOT; break; }
+    if (slot >> 5 != word) {
+      store<u32>(fm + (<usize>word << 2), free);
+      word = slot >> 5;
+      free = load<u32>(fm + (<usize>word << 2));
+      present = load<u32>(pm + (<usize>word << 2));
+    }
+    const bit = <u32>1 << (slot & 31);
+    if ((present & bit) == 0) { markStatus = STATUS_BAD_SLOT; break; }
+    if ((free & bit) != 0) { markStatus = STATUS_SLOT_NOT_ASSIGNED; break; }
+    if (k == 0 && <u64>now + <u64>load<u32>(p, 16) > 0xffffffff) { markStatus = STATUS_TIME_OVERFLOW; break; }
+    free |= bit;
   }
-  return count;
+  store<u32>(fm + (<usize>word << 2), free);
+  return k;
 }
 
 /** Undoes markReleased for the first `count` slots (they were all assigned before it). */
