@@ -359,23 +359,24 @@ function processOne(pk: usize, out: usize, hGroup: u32, ctHint: i32, svcHint: i3
     }
     const sp = spAt(<u32>spId);
 
-    // loadBalancerSourceRanges: only a load-balancer address entry carries a range list. A dropped packet takes no
-    // conntrack entry (its unconfirmed one dies with it), so this comes before the reservation.
-    if (slot >= 0) {
-      const ranges = serviceSlotRanges(slot);
-      if (ranges != 0 && !sourceRangesAllow(ranges, load<u32>(np, 4), node, arrival == ARRIVAL_HOST, src, dst, pi, dport, <u32>spId, clusterCount(sp))) {
-        put(out, V_DROP, F_SOURCE_RANGES, dst, dport, NONE, <u32>spId);
-        return;
-      }
-    }
-
-    // The kernel allocates the conntrack entry before the nat table runs: a full table drops here.
+    // The kernel allocates the conntrack entry (priority −200) before the nat and filter tables run: a full table
+    // drops here, and making room evicts, whatever the firewall then decides.
     const wslot = ctReserve(h, tagKey, src, dst, ports, pos);
     if (wslot < 0) {
       put(out, V_DROP_CONNTRACK_FULL, flags, dst, dport, NONE, <u32>spId);
       return;
     }
     if (ctEvicted) flags |= F_EARLY_DROP;
+
+    // loadBalancerSourceRanges: only a load-balancer address entry carries a range list. A dropped packet's entry
+    // is never confirmed: the reserved slot stays free (an eviction made for it stands).
+    if (slot >= 0) {
+      const ranges = serviceSlotRanges(slot);
+      if (ranges != 0 && !sourceRangesAllow(ranges, load<u32>(np, 4), node, arrival == ARRIVAL_HOST, src, dst, pi, dport, <u32>spId, clusterCount(sp))) {
+        put(out, V_DROP, flags | F_SOURCE_RANGES, dst, dport, NONE, <u32>spId);
+        return;
+      }
+    }
 
     const m = clusterCount(sp);
     if (m == 0) {

@@ -4,7 +4,7 @@
 // node" per node, and what the ranges do not touch: NodePorts, external IPs, established connections.
 import { describe, expect, it } from 'vitest';
 import { CoreStatus, ResultFlag, Verdict, type Datapath, type NodeConfig, type PacketInput, type PacketResult, type ProxyMode } from '../src/index.js';
-import { ReferenceDatapath } from '../src/reference/index.js';
+import { ReferenceDatapath, flowHash } from '../src/reference/index.js';
 import { ip, newDatapath, send } from './helpers.js';
 
 const LB = '1.2.3.4';
@@ -148,19 +148,42 @@ describe.each(IMPLS)('loadBalancerSourceRanges ($name)', (impl) => {
   });
 });
 
-describe('loadBalancerSourceRanges (wasm only)', () => {
-  it('answers a source outside the ranges with the firewall\'s DROP even when conntrack is full, counting no conntrack drop', () => {
-    const dp = newDatapath({ seed: 3, conntrackMax: 1 });
+// The kernel allocates a new connection's conntrack entry (priority −200) before the nat and filter tables, so on a
+// full table the firewall never sees a packet that conntrack drops, and making room evicts whatever it then decides.
+describe.each(IMPLS)('loadBalancerSourceRanges on a full conntrack table ($name)', (impl) => {
+  function full(): Api {
+    const dp = impl.name === 'wasm' ? newDatapath({ seed: 3, conntrackMax: 1 }) : new ReferenceDatapath({ seed: 3, conntrackMax: 1 });
     dp.addNode({ mode: 'iptables', nodeIP: NODE_A });
     dp.setServicePort(0, {});
     dp.addServiceAddress('TCP', LB, 80, 0, 'LoadBalancerIP', { loadBalancerSourceRanges: RANGES });
     dp.setEndpoints(0, [{ ip: '10.0.1.5', port: 8080, node: 0, id: 5 }]);
-    const [a, b] = send(dp, [pk(0, '203.0.113.1'), pk(0, '198.51.100.1')]);
-    expect(a!.verdict).toBe(DNAT);
-    expect(b).toMatchObject({ verdict: DROP, flags: ResultFlag.SOURCE_RANGES });
-    expect(dp.conntrackStats()).toMatchObject({ entries: 1, earlyDrops: 0, drops: 0 });
+    return dp;
+  }
+
+  it('drops a new connection from outside the ranges as conntrack-full when nothing can be evicted', () => {
+    const dp = full();
+    const allowed = pk(0, '203.0.113.1');
+    expect(verdicts(impl.run(dp, [allowed, allowed]))).toEqual([DNAT, DNAT]); // its second packet assures it
+    expect(impl.run(dp, [pk(0, '198.51.100.1')])[0]).toMatchObject({ verdict: Verdict.DROP_CONNTRACK_FULL, flags: 0 });
+    expect(dp.conntrackStats()).toMatchObject({ entries: 1, drops: 1, earlyDrops: 0 });
   });
 
+  it('evicts an unassured entry to make room for a packet the firewall then drops, which leaves no entry', () => {
+    const dp = full();
+    const first = pk(0, '203.0.113.1');
+    impl.run(dp, [first]);
+    // A refused source whose home slot is within the kernel's eviction range (8 slots) of the first entry's (the
+    // table has 64 slots and held nothing before), where the core looks for an entry to evict.
+    const home = (src: string, srcPort: number) => flowHash(0, 0, ip(src), srcPort, ip(LB), 80) & 63;
+    let srcPort = 1024;
+    while (((home('203.0.113.1', first.srcPort) - home('198.51.100.1', srcPort)) & 63) >= 8) srcPort++;
+    const [out] = impl.run(dp, [{ ...pk(0, '198.51.100.1'), srcPort }]);
+    expect(out).toMatchObject({ verdict: DROP, flags: ResultFlag.SOURCE_RANGES | ResultFlag.EARLY_DROP });
+    expect(dp.conntrackStats()).toMatchObject({ entries: 0, drops: 0, earlyDrops: 1 });
+  });
+});
+
+describe('loadBalancerSourceRanges (wasm only)', () => {
   it('core: ranges only on an existing load-balancer address, prefix lengths up to 32', () => {
     const dp = setup(IMPLS[0]!, 'iptables') as Datapath;
     const x = dp.exports;

@@ -345,13 +345,7 @@ export class ReferenceDatapath {
     }
     const sp = this.servicePort(spId);
 
-    // 3. loadBalancerSourceRanges, for a new connection to a load-balancer IP that has them; before conntrack: a
-    //    dropped packet's unconfirmed entry dies with it.
-    if (address && address.sourceRanges.length > 0 && !this.sourceAllowed(node, address, src, dst, proto, packet.dstPort, packet.arrival === 'host', usable(sp.endpoints).length)) {
-      return unchanged(Verdict.DROP, ResultFlag.SOURCE_RANGES, spId);
-    }
-
-    // 4. The kernel allocates the conntrack entry first: a full table evicts or drops.
+    // 3. The kernel allocates the conntrack entry before the nat and filter tables: a full table evicts or drops.
     if (!known && this.conntrack.size >= this.conntrackMax) {
       const victim = [...this.conntrack].find(([, c]) => c.expiry <= this.now || !c.assured);
       if (!victim) {
@@ -362,6 +356,12 @@ export class ReferenceDatapath {
       this.conntrack.delete(victim[0]);
       this.stats.earlyDrops++;
       flags |= ResultFlag.EARLY_DROP;
+    }
+
+    // 4. loadBalancerSourceRanges, for a new connection to a load-balancer IP that has them. The dropped packet's
+    //    entry is never confirmed (an eviction made for it stands).
+    if (address && address.sourceRanges.length > 0 && !this.sourceAllowed(node, address, src, dst, proto, packet.dstPort, packet.arrival === 'host', usable(sp.endpoints).length)) {
+      return unchanged(Verdict.DROP, flags | ResultFlag.SOURCE_RANGES, spId);
     }
 
     // 5. Endpoints and policy.
