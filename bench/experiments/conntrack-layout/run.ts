@@ -4,7 +4,8 @@
  * first with asc (from packages/datapath). See README.md.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -12,7 +13,7 @@ import { ArrivalCode, PACKET_WORDS, RESULT_WORDS, ResultFlag, loadDatapathSync, 
 import { build, records } from '../../lib/datapath-scenario.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const out = join(here, 'layout.wasm');
+const out = join(mkdtempSync(join(tmpdir(), 'conntrack-layout-')), 'layout.wasm');
 execFileSync('pnpm', ['exec', 'asc', join(here, 'layout.ts'), '-O3', '--runtime', 'stub', '--noAssert', '-o', out],
   { cwd: join(here, '../../../packages/datapath'), stdio: 'inherit' });
 const { values } = parseArgs({ options: { flows: { type: 'string', default: '65536' }, rounds: { type: 'string', default: '5' } } });
