@@ -46,6 +46,8 @@ export const F_LOCAL_POLICY: u32 = 64;
 export const F_SOURCE_RANGES: u32 = 128;
 
 const NONE: u32 = 0xffffffff;
+// A conntrack hit copies the entry's SNAT bit into the result flags as it is.
+assert(CT_SNAT == F_SNAT);
 const localOut: usize = memory.data(8);
 
 // @ts-ignore: decorator
@@ -99,12 +101,9 @@ let probeDeferred: u32 = 0;
   const ctBase = ctPtr;
   const mask = ctMask;
   let ct: i32 = 0;
+  // `i` is never `limit` on entry (a probe starts inside the lines touched for it), so the bound is tested after each
+  // step only: a hit in the home slot, the common case, meets no test of it.
   while (true) {
-    if (i == limit) {
-      store<u32>(groupProbe + q, i);
-      probeDeferred++;
-      return PROBE_UNRESOLVED;
-    }
     const p = ctBase + (<usize>i << 5);
     const t = load<u32>(p, 12);
     if (t == 0) { ct = -(<i32>i) - 1; break; }
@@ -115,11 +114,15 @@ let probeDeferred: u32 = 0;
       store<u32>(p, t | CT_ASSURED, 12);
       store<u32>(p, now + ctTimeout((t >>> 4) & 0xf, true), 28);
       const nport = load<u32>(p, 20);
-      put(out, V_DNAT, F_CONNTRACK_HIT | ((t & CT_SNAT) != 0 ? F_SNAT : 0), load<u32>(p, 16), nport & 0xffff,
-        load<u32>(p, 24), nport >>> 16);
+      put(out, V_DNAT, F_CONNTRACK_HIT | (t & CT_SNAT), load<u32>(p, 16), nport & 0xffff, load<u32>(p, 24), nport >>> 16);
       return PROBE_DONE;
     }
     i = (i + 1) & mask;
+    if (i == limit) {
+      store<u32>(groupProbe + q, i);
+      probeDeferred++;
+      return PROBE_UNRESOLVED;
+    }
   }
   store<i32>(groupCt + q, ct);
   store<i32>(groupSvc + q, -1);
