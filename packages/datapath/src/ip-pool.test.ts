@@ -298,6 +298,25 @@ describe.each(batchImplementations)('IP slot pool batch (%s): known vectors', (_
   });
 });
 
+describe('IP slot pool batch (wasm): the docs/tables.md example', () => {
+  it('takes from a node\'s three /28 prefixes in one call and gives back in one', () => {
+    const prefixes = [0, 1, 2].map(() => new IpSlotPool(dp, { slots: 16 }));
+    const batch = new IpSlotPoolBatch(dp, prefixes, 48);
+    batch.counts.set([4, 0, 2]);
+    expect(batch.allocate(0)).toBe(6);
+    expect([...batch.slots.subarray(0, 6)]).toEqual([0, 1, 2, 3, 0, 1]);
+    expect([...batch.taken]).toEqual([4, 0, 2]);
+    batch.release(100);
+    expect(prefixes.map((p) => p.counts(100))).toEqual([
+      { total: 16, assigned: 0, cooling: 4, free: 12 },
+      { total: 16, assigned: 0, cooling: 0, free: 16 },
+      { total: 16, assigned: 0, cooling: 2, free: 14 },
+    ]);
+    batch.free();
+    prefixes.forEach((p) => p.free());
+  });
+});
+
 describe('IP slot pool batch (wasm): instances', () => {
   it('refuses a freed pool without touching the others, and pools of another instance', async () => {
     const pools = [new IpSlotPool(dp, { slots: 16 }), new IpSlotPool(dp, { slots: 16 })];
