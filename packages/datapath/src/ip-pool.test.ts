@@ -330,7 +330,8 @@ describe('IP slot pool batch (wasm): instances', () => {
     const other = await loadDatapath({ conntrackMax: 1024 });
     expect(() => new IpSlotPoolBatch(other, [pools[0]!], 4)).toThrow(/`pools\[0\]`.*this datapath instance/);
     batch.free();
-    expect(() => batch.allocate(0)).toThrow(/freed/);
+    expect(() => batch.allocate(0)).toThrow('This IpSlotPoolBatch was freed');
+    expect(() => batch.counts).toThrow(TypeError);
     pools[0]!.free();
   });
 
@@ -381,6 +382,7 @@ const op = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('allocateMany' as const), count: fc.integer({ min: 0, max: 20 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('release' as const), slot }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('releaseRange' as const), slot, count: fc.integer({ min: 0, max: 6 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('releaseMany' as const), slots: fc.array(slot, { maxLength: 8 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('claim' as const), slot }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('aligned' as const), blockSize: fc.constantFrom(1, 2, 4, 8, 16, 32, 3, 0) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('addSlot' as const) }) },
@@ -404,6 +406,7 @@ function apply(pool: IpSlotPoolLike, o: Op, now: number): unknown {
     case 'allocateMany': return outcome(() => pool.allocateMany(o.count, now));
     case 'release': return outcome(() => pool.release(o.slot, now));
     case 'releaseRange': return outcome(() => pool.releaseRange(o.slot, o.count, now));
+    case 'releaseMany': return outcome(() => pool.releaseMany(o.slots, now));
     case 'claim': return outcome(() => pool.claim(o.slot));
     case 'aligned': return [outcome(() => pool.countAligned(o.blockSize, now)), outcome(() => pool.allocateAligned(o.blockSize, now))];
     case 'addSlot': return outcome(() => pool.addSlot());

@@ -461,18 +461,19 @@ export class IpSlotPoolBatch implements IpSlotPoolBatchLike {
   }
 
   get counts(): Uint32Array {
-    return this.#counts.array;
+    return this.#live().#counts.array;
   }
 
   get slots(): Uint32Array {
-    return this.#slots.array;
+    return this.#live().#slots.array;
   }
 
   get taken(): Uint32Array {
-    return this.#taken.array;
+    return this.#live().#taken.array;
   }
 
   allocate(now: number): number {
+    this.#live();
     checkSeconds('now', now);
     const total = this.#abi.ipPoolAllocateBatch(
       this.#handles.ptr, this.#counts.ptr, this.#taken.ptr, this.length, this.#slots.ptr, this.capacity, now,
@@ -482,6 +483,7 @@ export class IpSlotPoolBatch implements IpSlotPoolBatchLike {
   }
 
   release(now: number): void {
+    this.#live();
     checkSeconds('now', now);
     const status = this.#abi.ipPoolReleaseBatch(this.#handles.ptr, this.#counts.ptr, this.length, this.#slots.ptr, this.capacity, now);
     if (status !== TableStatus.OK) throw this.#refusal(status, now);
@@ -489,10 +491,17 @@ export class IpSlotPoolBatch implements IpSlotPoolBatchLike {
 
   /** Returns the batch's buffers to the datapath now; any later call throws a TypeError. Idempotent. */
   free(): void {
+    this.#freed = true;
     this.#handles.free();
     this.#counts.free();
     this.#taken.free();
     this.#slots.free();
+  }
+
+  #freed = false;
+  #live(): this {
+    if (this.#freed) throw freedError('IpSlotPoolBatch');
+    return this;
   }
 
   /** The error for a refused batch call (nothing was changed), in the reference's order of checks. */
