@@ -371,6 +371,7 @@ export interface IpSlotPoolBatchLike {
 /** Most slots a batch holds (a 1 GiB view). */
 const BATCH_MAX_CAPACITY = 1 << 28;
 
+/** A batch's pools (a non-empty array) and capacity (1..2^28 slots), checked alike by both implementations. */
 export function checkBatchShape(pools: unknown, capacity: unknown): void {
   if (!Array.isArray(pools) || pools.length === 0) throw new TypeError('Expected `pools` to be a non-empty array of IP slot pools');
   checkInteger('capacity', capacity, 1, BATCH_MAX_CAPACITY, 'the room for slots in the batch');
