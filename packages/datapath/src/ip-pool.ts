@@ -187,12 +187,11 @@ export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
     const handle = this.handle;
     if (count === 0) return [];
     const scratch = this.scratch(count);
-    const at = scratch.ptr;
-    const n = this.abi.ipPoolAllocateMany(handle, count, now, at);
+    const n = this.abi.ipPoolAllocateMany(handle, count, now, scratch.ptr);
     this.#check(n < 0 ? -n : 0, 0);
-    const heap = this.#heap();
+    const out = scratch.array;
     const taken = new Array<number>(n);
-    for (let i = 0, k = at >>> 2; i < n; i++, k++) taken[i] = heap[k]!;
+    for (let i = 0; i < n; i++) taken[i] = out[i]!;
     return taken;
   }
 
@@ -245,10 +244,10 @@ export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
     const handle = this.handle;
     const count = slots.length;
     if (count === 0) return;
-    const at = this.scratch(count).ptr;
-    const heap = this.#heap();
-    for (let i = 0, k = at >>> 2; i < count; i++, k++) heap[k] = slots[i]!;
-    const status = this.abi.ipPoolReleaseMany(handle, at, count, now);
+    const scratch = this.scratch(count);
+    const into = scratch.array;
+    for (let i = 0; i < count; i++) into[i] = slots[i]!;
+    const status = this.abi.ipPoolReleaseMany(handle, scratch.ptr, count, now);
     if (status === TableStatus.OK) return;
     if (status === TableStatus.TIME_OVERFLOW) throw poolErrors.overflow(now, this.cooldownSeconds);
     this.#check(status, slots[this.abi.ipPoolBatchFailedAt()]!, 'release');
@@ -302,18 +301,6 @@ export class IpSlotPool extends DatapathTableObject implements IpSlotPoolLike {
 
   clone(): IpSlotPool {
     return DatapathTableObject.adopt(this.abi.ipPoolClone(this.handle), 'IpSlotPool', () => new IpSlotPool(this.datapath, { slots: 0 }));
-  }
-
-  /**
-   * A u32 view of the whole linear memory, for the copying conveniences. Kept across calls and rebuilt when the
-   * memory has grown, which detaches the old buffer and so empties the view: testing its length costs ~1 ns where
-   * reading `memory.buffer` costs ~25 ns, as much as the kernel's work on a /28 pool.
-   */
-  #heapView: Uint32Array | undefined;
-  #heap(): Uint32Array {
-    const view = this.#heapView;
-    if (view !== undefined && view.length !== 0) return view;
-    return (this.#heapView = new Uint32Array(this.binding.memory.buffer));
   }
 
   #check(status: number, slot: number, action = 'use'): undefined {
