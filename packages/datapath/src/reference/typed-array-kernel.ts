@@ -13,6 +13,9 @@ import type { PacketBatch } from '../packet-batch.js';
 import { ctHash, draw } from './hash.js';
 
 const NONE = 0xffffffff;
+const CT_ASSURED = 1;
+const CT_SNAT = 2;
+const TIMEOUTS = [120, 432000, 30, 120, 3, 210];
 
 /** Writes result record `o` (word offset) as the core packs it. */
 function put(out: Uint32Array, o: number, verdict: number, flags: number, dst: number, port: number, ep: number, sp: number): void {
@@ -21,9 +24,6 @@ function put(out: Uint32Array, o: number, verdict: number, flags: number, dst: n
   out[o + 2] = ep;
   out[o + 3] = (port | (sp << 16)) >>> 0;
 }
-const CT_ASSURED = 1;
-const CT_SNAT = 2;
-const TIMEOUTS = [120, 432000, 30, 120, 3, 210];
 
 export interface TypedArrayKernelOptions {
   /** Same meaning as the core's nf_conntrack_max. */
