@@ -4,6 +4,7 @@
  * nodes, new connections to random service-ports, and the expiry regime that keeps conntrack 50–69 % full.
  */
 import { ArrivalCode, PACKET_WORDS, packPacketHead, packPorts, type Datapath, type PacketBatch } from '../../packages/datapath/src/index.js';
+import { ReferenceDatapath } from '../../packages/datapath/src/reference/index.js';
 
 export const NODES = 10;
 export const EPS = 10;
@@ -18,19 +19,34 @@ export function records(sp: number, generation = 0): Uint32Array {
   return r;
 }
 
-/** Builds nodes and the shared tables; returns milliseconds. */
-export function build(dp: Datapath, spCount: number, prepared: Uint32Array[]): number {
-  const t0 = performance.now();
+type TableApi = Pick<Datapath, 'addNode' | 'setLocalAddress' | 'setServicePort' | 'addServiceAddress'>;
+
+/** The scenario's nodes and service-ports in `api`, each service-port's endpoints set by `setEndpoints`. */
+function buildTables(api: TableApi, spCount: number, setEndpoints: (sp: number) => void): void {
   for (let n = 0; n < NODES; n++) {
-    dp.addNode({ mode: 'iptables', localTrafficDetector: POD_CIDR });
-    dp.setLocalAddress(n, 0xc0a80001 + n);
+    api.addNode({ mode: 'iptables', localTrafficDetector: POD_CIDR });
+    api.setLocalAddress(n, 0xc0a80001 + n);
   }
   for (let sp = 0; sp < spCount; sp++) {
-    dp.setServicePort(sp, {});
-    dp.addServiceAddress('TCP', CLUSTER_IP(sp), 80, sp);
-    dp.setEndpointRecords(sp, prepared[sp]!);
+    api.setServicePort(sp, {});
+    api.addServiceAddress('TCP', CLUSTER_IP(sp), 80, sp);
+    setEndpoints(sp);
   }
+}
+
+/** Builds nodes and the shared tables in the core from prepared endpoint records; returns milliseconds. */
+export function build(dp: Datapath, spCount: number, prepared: Uint32Array[]): number {
+  const t0 = performance.now();
+  buildTables(dp, spCount, (sp) => dp.setEndpointRecords(sp, prepared[sp]!));
   return performance.now() - t0;
+}
+
+/** The same nodes and tables in the readable reference. */
+export function buildReference(spCount: number, options: { seed: number; conntrackMax: number }): ReferenceDatapath {
+  const ref = new ReferenceDatapath(options);
+  buildTables(ref, spCount, (sp) =>
+    ref.setEndpoints(sp, Array.from({ length: EPS }, (_, j) => ({ ip: EP_IP(sp, j), port: 8080, node: j % NODES, id: sp * EPS + j }))));
+  return ref;
 }
 
 const HEAD = packPacketHead(0, ArrivalCode.pod, 6);

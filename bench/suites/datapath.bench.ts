@@ -7,25 +7,10 @@
 import { cpus, loadavg } from 'node:os';
 import { Bench } from 'tinybench';
 import { PACKET_WORDS, Packet, PacketBatch, RESULT_WORDS, ResultFlag, Verdict, loadDatapathSync, resultFlags, type Datapath, type PacketInput } from '../../packages/datapath/src/index.js';
-import { ReferenceDatapath, TypedArrayKernel } from '../../packages/datapath/src/reference/index.js';
+import { TypedArrayKernel } from '../../packages/datapath/src/reference/index.js';
 import type { BenchRow, SuiteContext, SuiteResult } from '../suite.js';
 import { probeMemory } from '../lib/memory-probe.js';
-import { CLUSTER_IP, EPS, EP_IP, NODES, NewConnectionLoad, POD_CIDR, build, fillNew, records, writeFlow } from '../lib/datapath-scenario.js';
-
-/** The same nodes and tables in the readable reference. */
-function buildReference(spCount: number, options: { seed: number; conntrackMax: number }): ReferenceDatapath {
-  const ref = new ReferenceDatapath(options);
-  for (let n = 0; n < NODES; n++) {
-    ref.addNode({ mode: 'iptables', localTrafficDetector: POD_CIDR });
-    ref.setLocalAddress(n, 0xc0a80001 + n);
-  }
-  for (let sp = 0; sp < spCount; sp++) {
-    ref.setServicePort(sp, {});
-    ref.addServiceAddress('TCP', CLUSTER_IP(sp), 80, sp);
-    ref.setEndpoints(sp, Array.from({ length: EPS }, (_, j) => ({ ip: EP_IP(sp, j), port: 8080, node: j % NODES, id: sp * EPS + j })));
-  }
-  return ref;
-}
+import { CLUSTER_IP, EPS, EP_IP, NODES, NewConnectionLoad, build, buildReference, fillNew, records, writeFlow } from '../lib/datapath-scenario.js';
 
 /** The rule list KUBE-SERVICES would hold: one (TCP, ClusterIP, 80) rule per service-port, in order. */
 function rules(spCount: number): Uint32Array {
