@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ArrivalCode, PACKET_WORDS, RESULT_WORDS, ResultFlag, loadDatapathSync, packPacketHead, resultFlags } from '../../../packages/datapath/src/index.js';
-import { build, records } from '../../lib/datapath-scenario.js';
+import { RESULT_WORDS, ResultFlag, loadDatapathSync, resultFlags } from '../../../packages/datapath/src/index.js';
+import { CLUSTER_IP, build, records, writeFlow } from '../../lib/datapath-scenario.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(mkdtempSync(join(tmpdir(), 'conntrack-layout-')), 'layout.wasm');
@@ -40,11 +40,11 @@ interface Exports {
 const wasm = readFileSync(out);
 const inst = (await WebAssembly.instantiate(wasm)).instance.exports as unknown as Exports;
 
-// The flows of the datapath bench: node 0, TCP, a source per flow, one of 10k ClusterIPs, one of its 10 endpoints.
+// The flows of the datapath bench (writeFlow's 5-tuples, which the core is fed), plus the endpoint the layouts store.
 const flow = (f: number) => {
   const sp = (Math.imul(f, 0x9e3779b1) >>> 0) % SP;
   const j = (Math.imul(f ^ 0x5bd1e995, 0x85ebca77) >>> 0) % EPS;
-  return { src: 0x0a000000 + (f >>> 15), dst: 0x0a600001 + sp, ports: ((1024 + (f & 0x7fff)) << 16) | 80, sp, ep: sp * EPS + j };
+  return { src: 0x0a000000 + (f >>> 15), dst: CLUSTER_IP(sp), ports: ((1024 + (f & 0x7fff)) << 16) | 80, sp, ep: sp * EPS + j };
 };
 let aSlots = 64;
 while (aSlots < (FLOWS * 4 + 2) / 3) aSlots *= 2;
@@ -99,18 +99,15 @@ const coreBatches = Array.from({ length: batches }, () => core.createBatch(BATCH
   const warm = core.createBatch(BATCH);
   for (let f0 = 0; f0 < FLOWS; f0 += BATCH) {
     const n = Math.min(BATCH, FLOWS - f0);
-    for (let i = 0; i < n; i++) corePacket(warm.packets, i, flow(f0 + i));
+    for (let i = 0; i < n; i++) writeFlow(warm.packets, i, f0 + i, SP);
     core.processBatch(warm, n);
   }
   warm.free();
   for (let b = 0; b < batches; b++) {
-    for (let i = 0; i < BATCH; i++) corePacket(coreBatches[b]!.packets, i, flow((Math.imul(b * BATCH + i, 0x9e3779b1) >>> 0) % FLOWS));
+    for (let i = 0; i < BATCH; i++) writeFlow(coreBatches[b]!.packets, i, (Math.imul(b * BATCH + i, 0x9e3779b1) >>> 0) % FLOWS, SP);
     core.processBatch(coreBatches[b]!);
     for (let i = 0; i < BATCH; i++) if ((resultFlags(coreBatches[b]!.results[i * RESULT_WORDS]!) & ResultFlag.CONNTRACK_HIT) === 0) throw new Error('core: a packet missed');
   }
-}
-function corePacket(w: Uint32Array, i: number, x: ReturnType<typeof flow>): void {
-  w.set([packPacketHead(0, ArrivalCode.pod, 6), x.src, x.dst, x.ports], i * PACKET_WORDS);
 }
 
 const runs: Record<string, () => void> = {

@@ -203,6 +203,8 @@ export type Protocol = keyof typeof ProtocolNumber;
 /** Largest service-port id + 1 and endpoints per service-port. */
 export const MAX_SERVICE_PORTS = 65535;
 export const MAX_ENDPOINTS_PER_SERVICE_PORT = 65535;
+/** Most nodes per instance (ids 0 … MAX_NODES − 1): a packet record names its node in 16 bits. Mirrors NODE_MAX in assembly/nodes.ts. */
+export const MAX_NODES = 65535;
 /** Most loadBalancerSourceRanges per load-balancer address. */
 export const MAX_SOURCE_RANGES = 4096;
 /** Maglev table size of IPVS mh (primes[IP_VS_MH_TAB_INDEX] with the default index 12). */

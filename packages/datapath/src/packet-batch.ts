@@ -1,4 +1,4 @@
-import { ArrivalCode, PACKET_RECORD_BYTES, PACKET_WORDS, ProtocolNumber, RESULT_RECORD_BYTES, RESULT_WORDS, packPacketHead, packPorts,
+import { ArrivalCode, MAX_NODES, PACKET_RECORD_BYTES, PACKET_WORDS, ProtocolNumber, RESULT_RECORD_BYTES, RESULT_WORDS, packPacketHead, packPorts,
   resultDstPort, resultFlags, resultServicePortId, resultVerdict, type Protocol, type VerdictCode } from './abi.js';
 import type { CoreExports } from './abi.js';
 import { toIPv4 } from './ipv4.js';
@@ -95,8 +95,8 @@ export class PacketBatch {
       const v = packet[key];
       if (!Number.isInteger(v) || v < 0 || v > 65535) throw new RangeError(`Expected \`packet.${key}\` to be a port 0…65535, got ${v}`);
     }
-    if (!Number.isInteger(packet.node) || packet.node < 0 || packet.node > 65534) {
-      throw new RangeError(`Expected \`packet.node\` to be a node id 0…65534, got ${packet.node}`);
+    if (!Number.isInteger(packet.node) || packet.node < 0 || packet.node >= MAX_NODES) {
+      throw new RangeError(`Expected \`packet.node\` to be a node id 0…${MAX_NODES - 1}, got ${packet.node}`);
     }
     const src = toIPv4(packet.srcIP, 'packet.srcIP');
     const dst = toIPv4(packet.dstIP, 'packet.dstIP');

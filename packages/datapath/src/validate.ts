@@ -1,5 +1,5 @@
 import {
-  EndpointCondition, MAX_SERVICE_PORTS, MAX_SOURCE_RANGES, NodeFlag, ProtocolNumber, ProxyModeCode, SchedulerCode,
+  EndpointCondition, MAX_NODES, MAX_SERVICE_PORTS, MAX_SOURCE_RANGES, NodeFlag, ProtocolNumber, ProxyModeCode, SchedulerCode,
   ServicePortFlag, type Protocol,
 } from './abi.js';
 import type { AddressKind, DatapathOptions, EndpointInput, NodeConfig, ServiceAddressOptions, ServicePortPolicy } from './config.js';
@@ -44,7 +44,7 @@ export function normalizeOptions(options: DatapathOptions = {}): Required<Datapa
   return {
     seed: checkU32(options.seed ?? 0, 'options.seed'),
     conntrackMax: checkU32(options.conntrackMax ?? 262_144, 'options.conntrackMax', 1, 1 << 26),
-    nodeCapacity: checkU32(options.nodeCapacity ?? 16, 'options.nodeCapacity', 1, 65535),
+    nodeCapacity: checkU32(options.nodeCapacity ?? 16, 'options.nodeCapacity', 1, MAX_NODES),
     servicePortCapacity: checkU32(options.servicePortCapacity ?? 1024, 'options.servicePortCapacity', 1, MAX_SERVICE_PORTS),
     serviceAddressCapacity: checkU32(options.serviceAddressCapacity ?? 1024, 'options.serviceAddressCapacity', 1, 1 << 24),
   };

@@ -372,21 +372,31 @@ describe('API edge', () => {
     const viaSetter = batch.packets.slice(PACKET_WORDS, 2 * PACKET_WORDS);
     batch.packets.set([packPacketHead(a, ArrivalCode.pod, ProtocolNumber.TCP), toIPv4('10.0.1.2'), toIPv4(CLUSTER_IP), packPorts(40000, 80)], PACKET_WORDS);
     expect(batch.packets.slice(PACKET_WORDS, 2 * PACKET_WORDS)).toEqual(viaSetter);
-    // The unpacking helpers read the packed result words as result() does.
+    // The result words as documented, against what this cluster must answer: its one endpoint, service-port 0.
     dp.processBatch(batch, 2);
-    const r = batch.results;
     for (const i of [0, 1]) {
+      const r = batch.results;
       const o = i * RESULT_WORDS;
-      const obj = batch.result(i);
-      expect(obj.verdict).toBe(Verdict.DNAT);
-      expect(resultVerdict(r[o + Result.verdictFlags]!)).toBe(obj.verdict);
-      expect(resultFlags(r[o + Result.verdictFlags]!)).toBe(obj.flags);
-      expect(resultDstPort(r[o + Result.dstPortServicePort]!)).toBe(obj.dstPort);
-      expect(resultServicePortId(r[o + Result.dstPortServicePort]!)).toBe(0);
-      expect(r[o + Result.dstIP]).toBe(obj.dstIP);
-      expect(r[o + Result.endpointId]).toBe(obj.endpointId);
+      expect(r[o + Result.verdictFlags]! & 0xff).toBe(Verdict.DNAT);
+      expect(r[o + Result.dstIP]).toBe(toIPv4('10.0.2.1'));
+      expect(r[o + Result.endpointId]).toBe(4);
+      expect(r[o + Result.dstPortServicePort]).toBe(8080); // port 8080 low, service-port 0 high
+      expect(batch.result(i)).toMatchObject({ verdict: Verdict.DNAT, dstIP: toIPv4('10.0.2.1'), dstPort: 8080, endpointId: 4, servicePortId: 0 });
     }
-    expect(batch.result(1).dstPort).toBe(8080);
+    // The same flows again: conntrack hits, the flag in bits 8 and up of the first word.
+    dp.processBatch(batch, 2);
+    expect((batch.results[Result.verdictFlags]! >>> 8) & ResultFlag.CONNTRACK_HIT).toBe(ResultFlag.CONNTRACK_HIT);
+    // A packet to no service: the "none" values, 0xffff for the service-port and 0xffffffff for the endpoint.
+    batch.setPacket(0, { ...fields, dstIP: '10.96.0.11' });
+    dp.processBatch(batch, 1);
+    expect(batch.results[Result.dstPortServicePort]).toBe((0xffff0000 | 80) >>> 0);
+    expect(batch.results[Result.endpointId]).toBe(0xffffffff);
+    expect(batch.result(0)).toMatchObject({ verdict: Verdict.PASS, dstPort: 80, endpointId: -1, servicePortId: -1 });
+    // The unpacking helpers on known words.
+    const word = Verdict.REJECT | (ResultFlag.NODEPORT << 8);
+    expect([resultVerdict(word), resultFlags(word)]).toEqual([Verdict.REJECT, ResultFlag.NODEPORT]);
+    expect([resultDstPort((0xffff0000 | 30080) >>> 0), resultServicePortId((0xffff0000 | 30080) >>> 0)]).toEqual([30080, -1]);
+    expect([resultDstPort((7 << 16) | 80), resultServicePortId((7 << 16) | 80)]).toEqual([80, 7]);
   });
 
   it('turns a trap into a DatapathAbortError with file and line', () => {
